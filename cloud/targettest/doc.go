@@ -1,0 +1,2 @@
+// Package targettest is the conformance suite every cloud.Target passes.
+package targettest
