@@ -1,0 +1,38 @@
+# shift — make help lists the targets. CI runs .ci/run, which calls these.
+
+SHELL     := /bin/bash
+GO        ?= go
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin:$(HOME)/.local/go/bin
+
+.PHONY: help deps build test vet bench demo clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+deps: ## install what the build and the tests need (Go, OpenSSH server, sudo, test users); idempotent
+	@hack/deps.sh
+
+build: ## build bin/shift and the Windows agent binary bin/shift-windows-amd64.exe
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/shift ./cmd/shift
+	GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/shift-windows-amd64.exe ./cmd/shift
+
+test: deps ## set up, then run every test (unit, integration against real sshd and the WinRM fixtures)
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+vet: ## go vet and gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench: deps ## run the benchmarks (5 runs each); results and medians in bench.out, see BENCHMARKS.md
+	hack/bench.sh
+
+demo: deps build ## set up, start the built-in lab and discover every lab host
+	hack/demo.sh
+
+clean: ## remove build output
+	rm -rf $(BIN) bench.out
