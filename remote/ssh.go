@@ -185,7 +185,7 @@ func handshakeError(ctx context.Context, cfg SSHConfig, hk *hostKeyChecker, auth
 		return &Error{Host: cfg.Host, Step: "auth", Kind: inventory.ErrAuth, Err: err, Hint: auth.authHint(cfg.User)}
 	case restricted && strings.Contains(msg, "no common algorithm for host key"):
 		return &Error{Host: cfg.Host, Step: "host key", Kind: inventory.ErrHostKey,
-			Err: fmt.Errorf("the host offers no host key of the type recorded in known_hosts %s: %w", hk.file, err),
+			Err:  fmt.Errorf("the host offers no host key of the type recorded in known_hosts %s: %w", hk.file, err),
 			Hint: "the host's keys were replaced, or someone is intercepting the connection: confirm the host's fingerprints on its console, then remove the stale known_hosts line"}
 	case strings.Contains(msg, "no common algorithm"):
 		return &Error{Host: cfg.Host, Step: step, Kind: inventory.ErrUnsupported, Err: err,

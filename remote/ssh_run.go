@@ -13,8 +13,11 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// ShellQuote quotes s as one word for a POSIX shell: single quotes, with each
-// embedded single quote written as '\''.
+// ShellQuote quotes s as one word for a POSIX shell. It wraps s in single
+// quotes and replaces each single quote inside s with this sequence (close the
+// quote, an escaped quote, reopen):
+//
+//	'\''
 func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

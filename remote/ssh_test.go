@@ -173,6 +173,14 @@ func TestSSHRunPrivilegedWithSudo(t *testing.T) {
 	if got := strings.TrimSpace(string(res.Stdout)); got != "it's 0" || res.ExitCode != 4 {
 		t.Errorf("RunPrivileged printed %q exit %d, want %q exit 4", got, res.ExitCode, "it's 0")
 	}
+
+	// A canceled privileged command is killed, although it runs as root.
+	marker := "28.5" + strconv.Itoa(os.Getpid()%10)
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	_, err = c.RunPrivileged(ctx, "sleep "+marker)
+	wantError(t, err, inventory.ErrTimeout)
+	waitGone(t, c, "sleep "+marker)
 }
 
 func TestSSHSudoWantsPassword(t *testing.T) {
@@ -203,6 +211,9 @@ func TestSSHWrongPassword(t *testing.T) {
 	re := wantError(t, err, inventory.ErrAuth, secret)
 	if re.Step != "auth" || !strings.Contains(re.Hint, "password") {
 		t.Errorf("step %q hint %q: want step auth and a hint naming the password method", re.Step, re.Hint)
+	}
+	if !strings.Contains(s.Log(), "Failed password for "+s.User) {
+		t.Errorf("sshd did not see a password attempt:\n%s", s.Log())
 	}
 }
 
@@ -575,15 +586,21 @@ func TestSSHRunCanceled(t *testing.T) {
 	wantError(t, err, inventory.ErrCanceled)
 
 	// The connection still works, and the sleeps were killed.
+	waitGone(t, c, "sleep "+marker)
+}
+
+// waitGone waits up to 5 s until no process on c's host runs args.
+func waitGone(t *testing.T, c *remote.SSHClient, args string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		res := run(t, c, "ps -eo args | grep -c '^sleep "+marker+"' || true")
+		res := run(t, c, "ps -eo args | grep -c "+remote.ShellQuote("^"+args)+" || true")
 		if strings.TrimSpace(string(res.Stdout)) == "0" {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("sleep %s still running after cancel: %q", marker, res.Stdout)
-			break
+			t.Errorf("%q still running after cancel: %q", args, res.Stdout)
+			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
