@@ -161,8 +161,8 @@ func dmidecodeUUID(t *testing.T, b []byte) string {
 
 func TestParseSystemUUID(t *testing.T) {
 	tests := map[string]string{
-		"dmidecode/jc-centos-7.7.dmidecode.header-and-system-information.txt":    "28fd4d56-3389-e2f8-6474-0159923b580e",
-		"dmidecode/jc-fedora32.dmidecode.header-and-system-information.txt":      "23bf4d56-aa01-9f4e-c392-24bd7b661668",
+		"dmidecode/jc-centos-7.7.dmidecode.header-and-system-information.txt":   "28fd4d56-3389-e2f8-6474-0159923b580e",
+		"dmidecode/jc-fedora32.dmidecode.header-and-system-information.txt":     "23bf4d56-aa01-9f4e-c392-24bd7b661668",
 		"dmidecode/jc-ubuntu-18.04.dmidecode.header-and-system-information.txt": "1a0d4d56-cfcc-fa45-4381-ac1f3b994517", // upper case in dmidecode 3.1
 	}
 	for file, want := range tests {
