@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/shift-migrate/shift/fixtures/winrmserver"
 	"github.com/shift-migrate/shift/inventory"
@@ -111,7 +115,7 @@ func (l *lockedBuffer) String() string {
 
 // startWinRM starts a fixture endpoint on loopback; its request log is
 // printed when the test fails and checked for the password in every case.
-func startWinRM(t *testing.T, host winrmserver.Host, opts winrmserver.Options) *winrmserver.Server {
+func startWinRM(t testing.TB, host winrmserver.Host, opts winrmserver.Options) *winrmserver.Server {
 	t.Helper()
 	logs := &lockedBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
@@ -141,7 +145,7 @@ func config(srv *winrmserver.Server, auth string) WinRMConfig {
 	}
 }
 
-func dial(t *testing.T, cfg WinRMConfig) *WinRMClient {
+func dial(t testing.TB, cfg WinRMConfig) *WinRMClient {
 	t.Helper()
 	c, err := DialWinRM(context.Background(), cfg)
 	if err != nil {
@@ -236,15 +240,22 @@ func TestWinRMHTTPSNTLMWithCA(t *testing.T) {
 	}
 }
 
+// newTLS returns a fresh CA and a server configuration for hosts.
+func newTLS(t testing.TB, hosts ...string) (*winrmserver.CA, *tls.Config) {
+	t.Helper()
+	ca, err := winrmserver.NewCA("shift test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ca.ServerTLS(hosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, cfg
+}
+
 func TestWinRMHTTPSInsecure(t *testing.T) {
-	ca, err := winrmserver.NewCA("untrusted")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsCfg, err := ca.ServerTLS("other.example")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, tlsCfg := newTLS(t, "other.example")
 	srv := startWinRM(t, newScriptHost(), winrmserver.Options{TLS: tlsCfg})
 	cfg := config(srv, "basic")
 	cfg.HTTPS, cfg.Insecure = true, true
@@ -426,14 +437,7 @@ func TestWinRMReceiveTimeoutIsRetried(t *testing.T) {
 }
 
 func TestWinRMConcurrentNTLM(t *testing.T) {
-	ca, err := winrmserver.NewCA("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsCfg, err := ca.ServerTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, tlsCfg := newTLS(t)
 	srv := startWinRM(t, newScriptHost(), winrmserver.Options{TLS: tlsCfg, Auth: winrmserver.AuthNTLM})
 	cfg := config(srv, "ntlm")
 	cfg.HTTPS, cfg.CACert = true, ca.PEM()
@@ -525,4 +529,71 @@ func TestDialWinRMConfig(t *testing.T) {
 	if got := operationTimeout(2 * time.Second); got != "PT1.000S" {
 		t.Errorf("operationTimeout(2s) = %s", got)
 	}
+}
+
+// BenchmarkWinRMRunPowerShell measures one small script (Create, Command,
+// Send, Receive, Signal, Delete) against one endpoint on loopback.
+func BenchmarkWinRMRunPowerShell(b *testing.B) {
+	ca, tlsCfg := newTLS(b)
+	for _, tc := range []struct {
+		name, auth string
+		tls        *tls.Config
+	}{
+		{"http-basic", "basic", nil},
+		{"http-ntlm", "ntlm", nil},
+		{"https-ntlm", "ntlm", tlsCfg},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := startWinRM(b, newScriptHost(), winrmserver.Options{TLS: tc.tls})
+			cfg := config(srv, tc.auth)
+			cfg.HTTPS, cfg.CACert = tc.tls != nil, ca.PEM()
+			c := dial(b, cfg)
+			b.ResetTimer()
+			for b.Loop() {
+				res, err := c.RunPowerShell(context.Background(), "echo\nhello")
+				if err != nil || string(res.Stdout) != "hello" {
+					b.Fatalf("%v %+v", err, res)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scripts/s")
+		})
+	}
+}
+
+// BenchmarkWinRM200Hosts starts 200 HTTPS+NTLM endpoints and runs one script
+// on each, 32 at a time, with a new client per host as discovery does.
+func BenchmarkWinRM200Hosts(b *testing.B) {
+	ca, tlsCfg := newTLS(b)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	servers := make([]*winrmserver.Server, 200)
+	for i := range servers {
+		servers[i] = startWinRM(b, newScriptHost(), winrmserver.Options{TLS: tlsCfg})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perServer := float64(after.HeapAlloc-before.HeapAlloc) / float64(len(servers)) / 1024
+	for b.Loop() {
+		var g errgroup.Group
+		g.SetLimit(32)
+		for _, srv := range servers {
+			g.Go(func() error {
+				cfg := config(srv, "ntlm")
+				cfg.HTTPS, cfg.CACert = true, ca.PEM()
+				c, err := DialWinRM(context.Background(), cfg)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				_, err = c.RunPowerShell(context.Background(), "echo\nx")
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(servers))/b.Elapsed().Seconds(), "hosts/s")
+	b.ReportMetric(perServer, "KiB-heap/idle-server")
 }
