@@ -9,7 +9,7 @@ $ProgressPreference = 'SilentlyContinue'
 
 Add-PSSnapin Microsoft.SharePoint.PowerShell -ErrorAction SilentlyContinue
 if (-not (Get-PSSnapin -Name Microsoft.SharePoint.PowerShell -ErrorAction SilentlyContinue)) {
-    [pscustomobject]@{ Installed = $false } | ConvertTo-Json
+    [pscustomobject]@{ Installed = $false } | ConvertTo-Json -Depth 2
     return
 }
 

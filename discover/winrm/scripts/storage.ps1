@@ -21,9 +21,25 @@ $disks = @(Get-Disk | Select-Object Number, FriendlyName, SerialNumber, Manufact
     @{ n = 'BusType'; e = { [string]$_.BusType } }, Size, LogicalSectorSize, PartitionStyle,
     IsBoot, IsSystem, IsClustered, IsReadOnly, IsOffline, Guid, Signature)
 
-$partitions = @(Get-Partition | Select-Object DiskNumber, PartitionNumber, Offset, Size, Type, GptType, Guid, MbrType, IsActive, IsBoot, IsSystem,
-    @{ n = 'DriveLetter'; e = { [string]$_.DriveLetter } },
-    @{ n = 'AccessPaths'; e = { @($_.AccessPaths) } })
+# Built with [pscustomobject]@{} so that AccessPaths stays an array even
+# with one path; [char]0 (no letter) becomes "\u0000".
+$partitions = @(Get-Partition | ForEach-Object {
+    [pscustomobject]@{
+        DiskNumber = $_.DiskNumber
+        PartitionNumber = $_.PartitionNumber
+        Offset = $_.Offset
+        Size = $_.Size
+        Type = [string]$_.Type
+        GptType = $_.GptType
+        Guid = $_.Guid
+        MbrType = $_.MbrType
+        IsActive = $_.IsActive
+        IsBoot = $_.IsBoot
+        IsSystem = $_.IsSystem
+        DriveLetter = [string]$_.DriveLetter
+        AccessPaths = @($_.AccessPaths)
+    }
+})
 
 $volumes = @(Get-Volume | Select-Object @{ n = 'DriveLetter'; e = { [string]$_.DriveLetter } }, FileSystem, FileSystemLabel, Size, SizeRemaining, UniqueId, HealthStatus, DriveType)
 
