@@ -18,6 +18,8 @@ type Runner interface {
 	RunPowerShell(ctx context.Context, script string) (*remote.Result, error)
 }
 
+var _ Runner = (*remote.WinRMClient)(nil)
+
 // parsers maps each probe to the function that reads its output into a host.
 var parsers = map[string]func(h *inventory.Host, stdout []byte) ([]problem, error){
 	"system":     parseSystem,

@@ -368,3 +368,5 @@ func FuzzCLIXML(f *testing.F) {
 		_ = psjson.FirstLine(got.Errors, 300)
 	})
 }
+
+func psjsonErrors(stderr []byte) string { return psjson.DecodeStderr(stderr).Errors }
