@@ -135,7 +135,7 @@ func (c *SSHClient) RunPrivileged(ctx context.Context, cmd string) (*Result, err
 		return nil, err
 	}
 	if mode == privDirect {
-		return c.run(ctx, "run as root", cmd, false)
+		return c.run(ctx, "run privileged", cmd, false)
 	}
 	return c.run(ctx, "run with sudo", "sudo -n -- sh -c "+ShellQuote(cmd), true)
 }
