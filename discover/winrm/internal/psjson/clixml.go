@@ -93,7 +93,7 @@ func unescapeCLIXML(s string) string {
 
 // tidy normalises line ends and drops blank lines and trailing space.
 func tidy(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
 		l = strings.TrimRight(l, " \t\r")
