@@ -27,11 +27,16 @@ func reportPGID(cmd string) string {
 // pgidWriter passes stderr on to w, minus the process group line that
 // reportPGID makes the command write first.
 type pgidWriter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	head []byte // stderr until the first newline
-	done bool
-	pgid int
+	mu    sync.Mutex
+	w     io.Writer
+	head  []byte // stderr until the first newline
+	done  bool
+	pgid  int
+	known chan struct{} // closed once done
+}
+
+func newPGIDWriter(w io.Writer) *pgidWriter {
+	return &pgidWriter{w: w, known: make(chan struct{})}
 }
 
 func (p *pgidWriter) Write(b []byte) (int, error) {
@@ -45,6 +50,7 @@ func (p *pgidWriter) Write(b []byte) (int, error) {
 			return n, nil
 		}
 		p.done = true
+		close(p.known)
 		b, p.head = p.head, nil
 		if v, ok := bytes.CutPrefix(b[:max(i, 0)], []byte(pgidPrefix)); ok {
 			p.pgid, _ = strconv.Atoi(string(v))
@@ -61,29 +67,37 @@ func (p *pgidWriter) flush() {
 	defer p.mu.Unlock()
 	if !p.done {
 		p.done = true
+		close(p.known)
 		p.w.Write(p.head)
 		p.head = nil
 	}
 }
 
+// group returns the process group, waiting up to 3 s for the line that
+// reports it: it may still be on its way when the caller gives up.
 func (p *pgidWriter) group() int {
+	select {
+	case <-p.known:
+	case <-time.After(3 * time.Second):
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.pgid
 }
 
-// killGroup kills process group pgid on the host from a new session, in the
-// background and bounded in time: the caller has already given up. sudo
-// says whether the group runs as root under a non-root login.
-func (c *SSHClient) killGroup(pgid int, sudo bool) {
-	if pgid <= 1 {
-		return
-	}
-	cmd := "kill -KILL -- -" + strconv.Itoa(pgid) + " 2>/dev/null"
-	if sudo {
-		cmd = "sudo -n " + cmd
-	}
+// killGroup kills the process group that errw reports on the host, from a
+// new session, in the background and bounded in time: the caller has already
+// given up. sudo says whether the group runs as root under a non-root login.
+func (c *SSHClient) killGroup(errw *pgidWriter, sudo bool) {
 	go func() {
+		pgid := errw.group()
+		if pgid <= 1 {
+			return
+		}
+		cmd := "kill -KILL -- -" + strconv.Itoa(pgid) + " 2>/dev/null"
+		if sudo {
+			cmd = "sudo -n " + cmd
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		sess, err := c.client.NewSession()

@@ -39,7 +39,7 @@ func (c *SSHClient) run(ctx context.Context, step, cmd string, asRoot bool) (*Re
 	}
 	defer sess.Close()
 	var stdout, stderr bytes.Buffer
-	errw := &pgidWriter{w: &stderr}
+	errw := newPGIDWriter(&stderr)
 	sess.Stdout, sess.Stderr = &stdout, errw
 	if err := sess.Start(reportPGID(cmd)); err != nil {
 		return nil, c.sessionError(step, cmd, err)
@@ -51,7 +51,7 @@ func (c *SSHClient) run(ctx context.Context, step, cmd string, asRoot bool) (*Re
 	case <-ctx.Done():
 		sess.Signal(ssh.SIGKILL)
 		sess.Close()
-		c.killGroup(errw.group(), asRoot)
+		c.killGroup(errw, asRoot)
 		return nil, ctxError(c.host, step, fmt.Errorf("%s: %w", shortCommand(cmd), ctx.Err()))
 	}
 	errw.flush()
@@ -214,7 +214,7 @@ func (c *SSHClient) StartStream(ctx context.Context, cmd string) (stdin io.Write
 		remoteOut, err = sess.StdoutPipe()
 	}
 	stderr := &limitedBuffer{max: 64 << 10}
-	errw := &pgidWriter{w: stderr}
+	errw := newPGIDWriter(stderr)
 	sess.Stderr = errw
 	if err == nil {
 		err = sess.Start(reportPGID(cmd))
@@ -240,7 +240,7 @@ func (c *SSHClient) StartStream(ctx context.Context, cmd string) (stdin io.Write
 		case <-ctx.Done():
 			sess.Signal(ssh.SIGKILL)
 			sess.Close()
-			c.killGroup(errw.group(), false)
+			c.killGroup(errw, false)
 			pw.CloseWithError(ctx.Err())
 			return ctxError(c.host, step, fmt.Errorf("%s: %w", shortCommand(cmd), ctx.Err()))
 		}

@@ -175,12 +175,10 @@ func TestSSHRunPrivilegedWithSudo(t *testing.T) {
 	}
 
 	// A canceled privileged command is killed, although it runs as root.
-	marker := "28.5" + strconv.Itoa(os.Getpid()%10)
-	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
-	defer cancel()
-	_, err = c.RunPrivileged(ctx, "sleep "+marker)
-	wantError(t, err, inventory.ErrTimeout)
-	waitGone(t, c, "sleep "+marker)
+	marker := "sleep 28.5" + strconv.Itoa(os.Getpid()%10)
+	_, err = c.RunPrivileged(cancelWhenRunning(t, c, marker), marker)
+	wantError(t, err, inventory.ErrCanceled)
+	waitGone(t, c, marker)
 }
 
 func TestSSHSudoWantsPassword(t *testing.T) {
@@ -570,36 +568,56 @@ func TestSSHJumpHost(t *testing.T) {
 func TestSSHRunCanceled(t *testing.T) {
 	s := sshd.StartT(t, sshd.Options{})
 	c := dial(t, config(s, s.User))
-	marker := "29.5" + strconv.Itoa(os.Getpid()%10)
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.Run(ctx, "sleep "+marker)
-	if elapsed := time.Since(start); elapsed > 5*time.Second {
+	_, err := c.Run(ctx, "sleep 5")
+	if elapsed := time.Since(start); elapsed > 4*time.Second {
 		t.Errorf("Run returned after %v", elapsed)
 	}
 	wantError(t, err, inventory.ErrTimeout)
 
-	ctx, cancel = context.WithCancel(t.Context())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	_, err = c.Run(ctx, "sleep "+marker)
+	marker := "sleep 29.5" + strconv.Itoa(os.Getpid()%10)
+	start = time.Now()
+	_, err = c.Run(cancelWhenRunning(t, c, marker), marker)
 	wantError(t, err, inventory.ErrCanceled)
+	// The connection still works, and the command was killed.
+	waitGone(t, c, marker)
+	if elapsed := time.Since(start); elapsed > 15*time.Second {
+		t.Errorf("cancel took %v", elapsed)
+	}
+}
 
-	// The connection still works, and the sleeps were killed.
-	waitGone(t, c, "sleep "+marker)
+// count returns how many processes on c's host run args.
+func count(t *testing.T, c *remote.SSHClient, args string) string {
+	t.Helper()
+	res := run(t, c, "ps -eo args | grep -c "+remote.ShellQuote("^"+args)+" || true")
+	return strings.TrimSpace(string(res.Stdout))
+}
+
+// cancelWhenRunning returns a context that is canceled once a process on c's
+// host runs args.
+func cancelWhenRunning(t *testing.T, c *remote.SSHClient, args string) context.Context {
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	go func() {
+		defer cancel()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if res, err := c.Run(ctx, "ps -eo args | grep -c "+remote.ShellQuote("^"+args)); err != nil || strings.TrimSpace(string(res.Stdout)) != "0" {
+				return
+			}
+		}
+	}()
+	return ctx
 }
 
 // waitGone waits up to 5 s until no process on c's host runs args.
 func waitGone(t *testing.T, c *remote.SSHClient, args string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		res := run(t, c, "ps -eo args | grep -c "+remote.ShellQuote("^"+args)+" || true")
-		if strings.TrimSpace(string(res.Stdout)) == "0" {
-			return
-		}
+	for count(t, c, args) != "0" {
 		if time.Now().After(deadline) {
-			t.Errorf("%q still running after cancel: %q", args, res.Stdout)
+			t.Errorf("%q still running after cancel", args)
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
