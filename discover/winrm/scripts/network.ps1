@@ -45,9 +45,11 @@ Get-Process | ForEach-Object { $processes[$_.Id] = $_.ProcessName }
 $listeners = @()
 $netstat = $null
 if (Get-Command -Name Get-NetTCPConnection -ErrorAction SilentlyContinue) {
-    $listeners = @(Get-NetTCPConnection -State Listen | ForEach-Object {
-        [pscustomobject]@{ LocalAddress = $_.LocalAddress; LocalPort = $_.LocalPort; OwningProcess = $_.OwningProcess; Process = $processes[[int]$_.OwningProcess] }
-    })
+    try {
+        $listeners = @(Get-NetTCPConnection -State Listen | ForEach-Object {
+            [pscustomobject]@{ LocalAddress = $_.LocalAddress; LocalPort = $_.LocalPort; OwningProcess = $_.OwningProcess; Process = $processes[[int]$_.OwningProcess] }
+        })
+    } catch { Add-Problem 'ports' $_ }
 } else {
     $netstat = (netstat -ano -p TCP | Out-String)
 }
