@@ -98,7 +98,7 @@ func (p *prober) runPrivileged(ctx context.Context, r Runner) bool {
 		return true
 	}
 	e := remote.AsInventoryError("privileges", err)
-	e.Kind = inventory.ErrPermission
+	e.Step, e.Kind = "privileges", inventory.ErrPermission
 	e.Message = "cannot run commands as root (" + e.Message + "): ran them as the login user; serial number, system UUID, socket owners and some disk details may be missing"
 	if e.Hint == "" {
 		e.Hint = "connect as root, or allow the user passwordless sudo (sudo -n) for shift"
@@ -198,7 +198,8 @@ func (p *prober) identity() {
 		p.h.Identity.Hostname = strings.TrimSpace(string(out))
 	}
 	if s, ok := p.secs["fqdn"]; ok && s.Code == 0 {
-		if f := strings.TrimSpace(string(s.Stdout)); strings.Contains(f, ".") && !strings.ContainsAny(f, " \t\n") {
+		// "localhost.localdomain" is what a host without a name says.
+		if f := strings.TrimSpace(string(s.Stdout)); strings.Contains(f, ".") && !strings.ContainsAny(f, " \t\n") && !strings.HasPrefix(f, "localhost") {
 			p.h.Identity.FQDN = f
 		}
 	}

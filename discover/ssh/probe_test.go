@@ -107,11 +107,11 @@ func TestProbeCanceled(t *testing.T) {
 type nobodyRunner struct{}
 
 func (nobodyRunner) Run(ctx context.Context, cmd string) (*remote.Result, error) {
-	return localRunner{}.Run(ctx, "runuser -u nobody -- sh -c "+shellQuote(cmd))
+	return localRunner{}.Run(ctx, "runuser -u nobody -- sh -c "+remote.ShellQuote(cmd))
 }
 
 func (nobodyRunner) RunPrivileged(ctx context.Context, cmd string) (*remote.Result, error) {
-	return localRunner{}.Run(ctx, "runuser -u nobody -- sudo -n sh -c "+shellQuote(cmd))
+	return localRunner{}.Run(ctx, "runuser -u nobody -- sudo -n sh -c "+remote.ShellQuote(cmd))
 }
 
 // TestProbeWithoutRoot: when sudo refuses, the privileged steps run as the
@@ -178,6 +178,13 @@ func TestIdentityNoSMBIOS(t *testing.T) {
 	id := p.h.Identity
 	if len(p.h.Errors) != 0 || id.SystemUUID != "" || id.FQDN != "vm.corp.example" || id.Domain != "corp.example" || id.Virtualization != "vm-other" {
 		t.Errorf("identity = %+v, errors %v", id, p.h.Errors)
+	}
+
+	// A host whose resolver knows no name for it.
+	p = proberWith(map[string]section{"hostname": {Stdout: []byte("localhost\n")}, "fqdn": {Stdout: []byte("localhost.localdomain\n")}, "dmi": {}})
+	p.identity()
+	if p.h.Identity.FQDN != "" || p.h.Identity.Domain != "" {
+		t.Errorf("localhost.localdomain taken for an FQDN: %+v", p.h.Identity)
 	}
 
 	// With DMI, as root: UUID lower-cased, placeholders dropped.

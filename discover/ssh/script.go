@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/shift-migrate/shift/remote"
 )
 
 // A probe runs few round trips: each script below is one POSIX sh program
@@ -68,12 +70,7 @@ func buildScript(marker string, steps []step) string {
 		fmt.Fprintf(&b, "run %s\n", s.name)
 	}
 	b.WriteString(`printf '%s done\n' "$M"` + "\n")
-	return "sh -c " + shellQuote(b.String())
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return "sh -c " + remote.ShellQuote(b.String())
 }
 
 // splitSections parses the output of a script built with marker. complete is

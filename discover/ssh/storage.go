@@ -266,10 +266,16 @@ func skipDisk(d blockDev) bool {
 	return t != "disk"
 }
 
-// devPath returns the /dev path of a device.
+// devPath returns the /dev path of a device. lsblk before 2.33 has no PATH
+// column; device-mapper devices (LVM, LUKS, multipath) then live under
+// /dev/mapper.
 func devPath(d blockDev) string {
 	if p := d.Path.trim(); p != "" {
 		return p
+	}
+	switch d.Type.trim() {
+	case "lvm", "crypt", "dm", "mpath":
+		return "/dev/mapper/" + d.Name.trim()
 	}
 	return "/dev/" + d.Name.trim()
 }

@@ -264,6 +264,32 @@ func TestLsblkLVMOnLUKS(t *testing.T) {
 	}
 }
 
+// TestLsblkOldLVMPaths: lsblk 2.32 (RHEL 8) has no PATH column; LVs are
+// named after their mapper node. The row shape is that of the 2.32 reference
+// file (all strings).
+func TestLsblkOldLVMPaths(t *testing.T) {
+	in := `{"blockdevices": [{"name": "sda", "kname": "sda", "type": "disk", "size": "21474836480", "rm": "0", "children": [
+	  {"name": "sda1", "kname": "sda1", "type": "part", "size": "1073741824", "fstype": "xfs", "mountpoint": "/boot", "parttype": "0x83", "partflags": "0x80"},
+	  {"name": "sda2", "kname": "sda2", "type": "part", "size": "20400046080", "fstype": "LVM2_member", "parttype": "0x8e", "children": [
+	    {"name": "rhel-root", "kname": "dm-0", "type": "lvm", "size": "18249416704", "fstype": "xfs", "mountpoint": "/"},
+	    {"name": "rhel-swap", "kname": "dm-1", "type": "lvm", "size": "2147483648", "fstype": "swap", "mountpoint": "[SWAP]"}]}]}]}`
+	devs, err := parseLsblk([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks, vols := buildStorage(storageFacts{Devs: devs})
+	if d := disks[0]; d.PartitionTable != "mbr" || !d.Partitions[0].Bootable || d.Partitions[1].Type != "0x8e" || d.Partitions[1].Number != 2 {
+		t.Errorf("disk = %+v", d)
+	}
+	var got []string
+	for _, v := range vols {
+		got = append(got, v.Device)
+	}
+	if !slices.Equal(got, []string{"/dev/sda1", "/dev/mapper/rhel-root", "/dev/mapper/rhel-swap"}) || !vols[2].Swap || !vols[1].LVM {
+		t.Errorf("volumes %v: %+v", got, vols)
+	}
+}
+
 func TestParseFindmnt(t *testing.T) {
 	for _, name := range refFiles(t, "findmnt") {
 		t.Run(filepath.Base(name), func(t *testing.T) {

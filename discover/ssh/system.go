@@ -1,8 +1,6 @@
 package ssh
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -14,13 +12,16 @@ import (
 // errEmpty is returned by parsers given no output at all.
 var errEmpty = errors.New("empty output")
 
-// lines splits out into trimmed lines, dropping a trailing carriage return.
+// lines splits out into lines, dropping a trailing carriage return and the
+// empty string after a final newline.
 func lines(out []byte) []string {
-	var ls []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		ls = append(ls, strings.TrimRight(sc.Text(), "\r"))
+	s := strings.TrimSuffix(string(out), "\n")
+	if s == "" {
+		return nil
+	}
+	ls := strings.Split(s, "\n")
+	for i, l := range ls {
+		ls[i] = strings.TrimSuffix(l, "\r")
 	}
 	return ls
 }
