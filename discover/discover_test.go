@@ -30,7 +30,7 @@ func sshEntry(name string, s *sshd.Server, knownHosts string) remote.HostEntry {
 	}}
 }
 
-func load(t *testing.T, entries ...remote.HostEntry) *remote.HostsFile {
+func load(t testing.TB, entries ...remote.HostEntry) *remote.HostsFile {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "hosts.yaml")
 	if err := remote.WriteHosts(p, remote.Settings{}, nil, entries); err != nil {

@@ -59,7 +59,7 @@ type HostsFile struct {
 type HostEntry struct {
 	Name     string `yaml:"name"`
 	Address  string `yaml:"address"`
-	Group    string `yaml:"group"`
+	Group    string `yaml:"group,omitempty"`
 	Settings `yaml:",inline"`
 	// Line is the line of the entry in the hosts file.
 	Line int `yaml:"-"`

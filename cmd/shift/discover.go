@@ -1,0 +1,315 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shift-migrate/shift/discover"
+	"github.com/shift-migrate/shift/inventory"
+	"github.com/shift-migrate/shift/remote"
+)
+
+type discoverFlags struct {
+	hosts       string
+	output      string
+	json        bool
+	concurrency int
+	timeout     time.Duration
+	tofu        bool
+	knownHosts  string
+}
+
+func newDiscoverCmd() *cobra.Command {
+	var f discoverFlags
+	cmd := &cobra.Command{
+		Use:   "discover --hosts FILE [HOST...]",
+		Short: "Discover servers over SSH and WinRM and write an inventory",
+		Long: `Discover connects to every host of a hosts file (or only the HOSTs named),
+reads what runs there, and writes an inventory: to stdout, or to the file
+given with -o. A summary table goes to stderr.
+
+One failing host never stops the others: its error, with a hint, goes into
+the inventory and the summary, and shift exits with status 3.
+
+SSH host keys are checked against known_hosts. An unknown key fails unless
+--trust-on-first-use is given, which records it; a changed key always fails.`,
+		Example: `  shift discover --hosts hosts.yaml -o inventory.json
+  shift discover --hosts hosts.yaml db01 web01 > inventory.json
+  shift discover --hosts hosts.yaml -o inv.json --json | jq .`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDiscover(cmd, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.hosts, "hosts", "", "hosts file (YAML) listing the servers and their credential references (required)")
+	fl.StringVarP(&f.output, "output", "o", "", "write the inventory to this file instead of stdout")
+	fl.BoolVar(&f.json, "json", false, "print one JSON event per line on stdout (host started, host done); needs -o")
+	fl.IntVar(&f.concurrency, "concurrency", discover.DefaultConcurrency, "how many hosts to probe at once")
+	fl.DurationVar(&f.timeout, "timeout", discover.DefaultTimeout, "time limit for one host (a host's timeout in the hosts file wins)")
+	fl.BoolVar(&f.tofu, "trust-on-first-use", false, "record unknown SSH host keys in known_hosts instead of failing (a changed key still fails)")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for every SSH host (default: the hosts file's, else ~/.ssh/known_hosts)")
+	return cmd
+}
+
+func runDiscover(cmd *cobra.Command, f discoverFlags, names []string) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	switch {
+	case f.hosts == "":
+		return usageError(errors.New("discover needs --hosts FILE"), "write a hosts file (see 'shift discover --help'), or run 'shift lab --write-hosts lab.yaml' for the built-in lab")
+	case f.json && f.output == "":
+		return usageError(errors.New("--json prints events on stdout, so the inventory needs -o FILE"), "add -o inventory.json")
+	case f.concurrency < 1:
+		return usageError(fmt.Errorf("--concurrency %d: must be at least 1", f.concurrency), "")
+	case f.timeout <= 0:
+		return usageError(fmt.Errorf("--timeout %s: must be positive", f.timeout), "")
+	}
+	hf, err := remote.LoadHosts(f.hosts)
+	if err != nil {
+		return usageError(err, "fix the hosts file; 'shift discover --help' shows the format")
+	}
+	for _, n := range names {
+		if hf.Entry(n) == nil {
+			return usageError(fmt.Errorf("host %s is not in %s", n, f.hosts), "hosts in the file: "+strings.Join(hf.Names(), ", "))
+		}
+	}
+	if f.output != "" {
+		// Fail before a long run, not after it, when the output cannot be written.
+		if err := checkWritable(f.output); err != nil {
+			return usageError(err, "choose another -o path")
+		}
+	}
+	total := len(names)
+	if total == 0 {
+		total = len(hf.Hosts)
+	}
+	var rep discover.Reporter = &textProgress{w: stderr, total: total}
+	if f.json {
+		rep = &jsonProgress{enc: json.NewEncoder(stdout), total: total}
+	}
+	ctx := cmd.Context()
+	start := time.Now()
+	inv, err := discover.Run(ctx, hf, names, discover.Options{
+		Concurrency: f.concurrency,
+		Timeout:     f.timeout,
+		Overrides:   remote.Overrides{TrustOnFirstUse: f.tofu, KnownHosts: f.knownHosts},
+		Reporter:    rep,
+		Generator:   "shift " + versionString(),
+	})
+	if err != nil {
+		return usageError(err, "")
+	}
+	if err := writeInventory(inv, f.output, stdout); err != nil {
+		return err
+	}
+	failed := printSummary(stderr, inv, time.Since(start))
+	if f.output != "" {
+		fmt.Fprintf(stderr, "inventory written to %s\n", f.output)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if failed > 0 {
+		return &exitError{code: exitPartial, silent: true}
+	}
+	return nil
+}
+
+func checkWritable(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("-o %s: %w", path, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("-o %s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
+// writeInventory writes atomically: a half-written inventory never replaces a
+// good one.
+func writeInventory(inv *inventory.Inventory, path string, stdout io.Writer) error {
+	if path == "" {
+		return inv.Write(stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".inventory-*.json")
+	if err != nil {
+		return fmt.Errorf("write inventory: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := inv.Write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write inventory %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write inventory %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write inventory %s: %w", path, err)
+	}
+	return nil
+}
+
+// printSummary writes the table of hosts and then each host's errors with
+// their hints. It returns the number of hosts with errors.
+func printSummary(w io.Writer, inv *inventory.Inventory, took time.Duration) int {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tTRANSPORT\tOS\tCPU\tMEMORY\tDISKS\tSQL\tSHAREPOINT\tSTATUS")
+	failed := 0
+	for _, h := range inv.Hosts {
+		status := "ok"
+		if !h.OK() {
+			failed++
+			status = fmt.Sprintf("%d error(s)", len(h.Errors))
+			if !h.Reachable() {
+				status = "FAILED: " + h.Errors[0].Kind
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, dash(h.Transport), dash(osLabel(h.OS)),
+			count(h.CPU.Logical), bytesLabel(h.Memory.TotalBytes), disksLabel(h.Disks), sqlLabel(h), spLabel(h), status)
+	}
+	tw.Flush()
+	for _, h := range inv.Hosts {
+		for _, e := range h.Errors {
+			fmt.Fprintf(w, "\n%s: %s (%s): %s\n", h.Name, e.Step, e.Kind, e.Message)
+			if e.Hint != "" {
+				fmt.Fprintf(w, "  hint: %s\n", e.Hint)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\n%d host(s), %d ok, %d with errors, in %s\n", len(inv.Hosts), len(inv.Hosts)-failed, failed, took.Round(time.Millisecond))
+	return failed
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func count(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+func osLabel(o inventory.OS) string {
+	if o.Name != "" {
+		return o.Name
+	}
+	return strings.TrimSpace(o.ID + " " + o.Version)
+}
+
+func bytesLabel(b uint64) string {
+	const gib = 1 << 30
+	switch {
+	case b == 0:
+		return "-"
+	case b >= gib:
+		return fmt.Sprintf("%.1f GiB", float64(b)/gib)
+	default:
+		return fmt.Sprintf("%d MiB", b>>20)
+	}
+}
+
+func disksLabel(ds []inventory.Disk) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	var total uint64
+	for _, d := range ds {
+		total += d.SizeBytes
+	}
+	return fmt.Sprintf("%d (%s)", len(ds), bytesLabel(total))
+}
+
+func sqlLabel(h inventory.Host) string {
+	if len(h.SQLServer) == 0 {
+		return "-"
+	}
+	n := 0
+	for _, in := range h.SQLServer {
+		n += len(in.Databases)
+	}
+	return fmt.Sprintf("%d inst, %d db", len(h.SQLServer), n)
+}
+
+func spLabel(h inventory.Host) string {
+	if h.SharePoint == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d sites", len(h.SharePoint.SiteCollections))
+}
+
+// textProgress prints a line per finished host on stderr.
+type textProgress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	total int
+	done  int
+}
+
+func (p *textProgress) HostStarted(string) {}
+
+func (p *textProgress) HostDone(h *inventory.Host) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	status := "ok"
+	if !h.OK() {
+		e := h.Errors[0]
+		status = fmt.Sprintf("%s: %s", e.Kind, e.Step)
+		if len(h.Errors) > 1 {
+			status += fmt.Sprintf(" (+%d more)", len(h.Errors)-1)
+		}
+	}
+	width := len(fmt.Sprint(p.total))
+	fmt.Fprintf(p.w, "[%*d/%d] %-20s %-6s %5.1fs  %s\n", width, p.done, p.total, h.Name, h.Transport, h.ProbeSeconds, status)
+}
+
+// jsonProgress prints NDJSON events on stdout. The event schema is stable:
+// {"event":"host-started","host":NAME} and
+// {"event":"host-done","host":NAME,"ok":BOOL,"done":N,"total":N,"seconds":F,"errors":[...]}.
+type jsonProgress struct {
+	mu    sync.Mutex
+	enc   *json.Encoder
+	total int
+	done  int
+}
+
+type progressEvent struct {
+	Event   string            `json:"event"`
+	Host    string            `json:"host"`
+	OK      *bool             `json:"ok,omitempty"`
+	Done    int               `json:"done,omitempty"`
+	Total   int               `json:"total,omitempty"`
+	Seconds float64           `json:"seconds,omitempty"`
+	Errors  []inventory.Error `json:"errors,omitempty"`
+}
+
+func (p *jsonProgress) HostStarted(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.enc.Encode(progressEvent{Event: "host-started", Host: name, Total: p.total})
+}
+
+func (p *jsonProgress) HostDone(h *inventory.Host) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	ok := h.OK()
+	p.enc.Encode(progressEvent{Event: "host-done", Host: h.Name, OK: &ok, Done: p.done, Total: p.total, Seconds: h.ProbeSeconds, Errors: h.Errors})
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func versionString() string {
+	v := version
+	if v == "dev" {
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+	}
+	return v
+}
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "shift",
+		Short: "Discover, assess and move servers into cloud VMs",
+		Long: `shift moves on-prem Windows and Linux servers into persistent cloud VMs.
+
+It discovers what runs on each server (SSH for Linux, WinRM for Windows),
+reports which servers can move, copies their disks block by block, cuts over
+with minutes of downtime and proves the workloads came up intact.
+
+Start with the built-in lab:
+  shift lab --write-hosts lab-hosts.yaml      # in one terminal
+  shift discover --hosts lab-hosts.yaml -o inventory.json`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitCodesHelp + "\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError(err, fmt.Sprintf("see '%s --help'", c.CommandPath()))
+	})
+	root.AddCommand(newVersionCmd(), newDiscoverCmd(), newLabCmd())
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print shift's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(cmd.OutOrStdout(), "shift %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}

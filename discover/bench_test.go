@@ -1,0 +1,97 @@
+package discover_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shift-migrate/shift/discover"
+	"github.com/shift-migrate/shift/fixtures/sshd"
+	"github.com/shift-migrate/shift/fixtures/windows"
+	"github.com/shift-migrate/shift/fixtures/winrmserver"
+	"github.com/shift-migrate/shift/remote"
+)
+
+// BenchmarkDiscoverFleet discovers 200 simulated Windows hosts (each its own
+// WinRM endpoint on loopback, the three healthy presets in turn, a third of
+// them over NTLM) and 20 SSH sessions to this machine through a real sshd, at
+// concurrency 32: the target workload. It reports hosts per second and
+// the peak Go heap during a run.
+func BenchmarkDiscoverFleet(b *testing.B) {
+	const windowsHosts, sshHosts, concurrency = 200, 20, 32
+	dir := b.TempDir()
+	presets := []string{"ws2019-sql2019-sp2019", "ws2012r2-sql2014", "ws2022-bitlocker"}
+	var entries []remote.HostEntry
+	for i := 0; i < windowsHosts; i++ {
+		host, err := windows.Load(presets[i%len(presets)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		auth, authName := winrmserver.AuthBasic, "basic"
+		if i%3 == 0 {
+			auth, authName = winrmserver.AuthNTLM, "ntlm"
+		}
+		srv, err := winrmserver.Listen("127.0.0.1:0", host, winrmserver.Options{Auth: auth})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { srv.Close() })
+		pw := filepath.Join(dir, fmt.Sprintf("w%03d.pw", i))
+		if err := os.WriteFile(pw, []byte(host.LabPassword()), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		no := false
+		entries = append(entries, remote.HostEntry{Name: fmt.Sprintf("win%03d", i), Address: "127.0.0.1",
+			Settings: remote.Settings{Transport: "winrm", Port: srv.Port(), User: host.LabUser(),
+				Password: remote.SecretRef("file:" + pw), WinRM: &remote.WinRMSettings{HTTPS: &no, Auth: authName}}})
+	}
+	s := sshd.StartT(b, sshd.Options{})
+	for i := 0; i < sshHosts; i++ {
+		e := sshEntry(fmt.Sprintf("linux%02d", i), s, s.KnownHostsFile)
+		entries = append(entries, e)
+	}
+	hf := load(b, entries...)
+
+	b.ResetTimer()
+	var peak uint64
+	for i := 0; i < b.N; i++ {
+		stop := samplePeakHeap(&peak)
+		start := time.Now()
+		inv, err := discover.Run(context.Background(), hf, nil, discover.Options{Concurrency: concurrency})
+		took := time.Since(start)
+		stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, h := range inv.Hosts {
+			if !h.Reachable() || h.OS.Family == "" {
+				b.Fatalf("%s: %+v", h.Name, h.Errors)
+			}
+		}
+		b.ReportMetric(float64(len(inv.Hosts))/took.Seconds(), "hosts/s")
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
+
+// samplePeakHeap records the largest live heap seen until stop is called.
+func samplePeakHeap(peak *uint64) (stop func()) {
+	var done atomic.Bool
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var ms runtime.MemStats
+		for !done.Load() {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > *peak {
+				*peak = ms.HeapAlloc
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return func() { done.Store(true); <-finished }
+}
