@@ -206,3 +206,33 @@ func TestCanceledRunMarksUnfinishedHosts(t *testing.T) {
 		t.Errorf("reporter: %d started, %d done", rep.started, rep.done)
 	}
 }
+
+// TestSudoAskingForPassword logs in as a user whose sudo wants a password: the
+// probe reads what needs no root, and says once, naming the host, that sudo
+// asked for a password and how to fix it.
+func TestSudoAskingForPassword(t *testing.T) {
+	user := sshd.RequireUser(t, "shift-nopw")
+	s := sshd.StartT(t, sshd.Options{User: user})
+	hf := load(t, sshEntry("nopw", s, s.KnownHostsFile))
+	inv, err := discover.Run(context.Background(), hf, nil, discover.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := inv.Hosts[0]
+	if h.OS.Family != "linux" || h.Memory.TotalBytes == 0 {
+		t.Fatalf("unprivileged facts missing: os=%+v mem=%+v errors=%+v", h.OS, h.Memory, h.Errors)
+	}
+	var perm []inventory.Error
+	for _, e := range h.Errors {
+		if e.Kind == inventory.ErrPermission {
+			perm = append(perm, e)
+		}
+	}
+	if len(perm) == 0 {
+		t.Fatalf("no permission error recorded: %+v", h.Errors)
+	}
+	e := perm[0]
+	if !strings.Contains(e.Message, "sudo") || !strings.Contains(e.Message, "password") || !strings.Contains(e.Hint, "NOPASSWD") {
+		t.Errorf("sudo error does not say what happened and how to fix it: %+v", e)
+	}
+}
