@@ -109,7 +109,9 @@ func httpError(e *Error, code, msg string) *Error {
 	switch {
 	case status == 401:
 		e.Step, e.Kind, e.Hint = "winrm auth", inventory.ErrAuth, hintWinRMAuth
-		e.Err = fmt.Errorf("credentials refused (HTTP 401): %w", e.Err)
+		// The client's own text ("401 - invalid content type") misleads; the
+		// status says it all.
+		e.Err = errors.New("the host refused the credentials (HTTP 401)")
 	case status == 400 && !strings.Contains(msg, "<"):
 		e.Step, e.Kind = "winrm connect", inventory.ErrTLS
 		e.Hint = "the host refused a plain HTTP request: it may listen for HTTPS on this port"

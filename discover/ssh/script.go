@@ -62,7 +62,7 @@ func buildScript(marker string, steps []step) string {
 	b.WriteString("exec 3>&1\n")
 	// run NAME: stdout goes straight to fd 3; stderr is captured and printed
 	// after the exit code.
-	b.WriteString(`run() { printf '%s out %s\n' "$M" "$1"; e=$( { "s_$1"; } 2>&1 >&3 3>&- ); c=$?; printf '\n%s err %s %d\n' "$M" "$1" "$c"; [ -n "$e" ] && printf '%s\n' "$e"; return 0; }` + "\n")
+	b.WriteString(`run() { printf '%s out %s\n' "$M" "$1"; e=$( { "s_$1" </dev/null; } 2>&1 >&3 3>&- ); c=$?; printf '\n%s err %s %d\n' "$M" "$1" "$c"; [ -n "$e" ] && printf '%s\n' "$e"; return 0; }` + "\n")
 	for _, s := range steps {
 		fmt.Fprintf(&b, "s_%s() {\n%s\n}\n", s.name, s.cmd)
 	}
