@@ -20,8 +20,8 @@ import (
 // BenchmarkDiscoverFleet discovers 200 simulated Windows hosts (each its own
 // WinRM endpoint on loopback, the three healthy presets in turn, a third of
 // them over NTLM) and 20 SSH sessions to this machine through a real sshd, at
-// concurrency 32: the target workload. It reports hosts per second and
-// the peak Go heap during a run.
+// concurrency 32: the target workload (fleet-220), and each half on
+// its own. It reports hosts per second and the peak Go heap during a run.
 func BenchmarkDiscoverFleet(b *testing.B) {
 	const windowsHosts, sshHosts, concurrency = 200, 20, 32
 	dir := b.TempDir()
@@ -55,27 +55,33 @@ func BenchmarkDiscoverFleet(b *testing.B) {
 		e := sshEntry(fmt.Sprintf("linux%02d", i), s, s.KnownHostsFile)
 		entries = append(entries, e)
 	}
-	hf := load(b, entries...)
+	winHF, sshHF, fleetHF := load(b, entries[:windowsHosts]...), load(b, entries[windowsHosts:]...), load(b, entries...)
 
-	b.ResetTimer()
-	var peak uint64
-	for i := 0; i < b.N; i++ {
-		stop := samplePeakHeap(&peak)
-		start := time.Now()
-		inv, err := discover.Run(context.Background(), hf, nil, discover.Options{Concurrency: concurrency})
-		took := time.Since(start)
-		stop()
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, h := range inv.Hosts {
-			if !h.Reachable() || h.OS.Family == "" {
-				b.Fatalf("%s: %+v", h.Name, h.Errors)
+	for _, c := range []struct {
+		name string
+		hf   *remote.HostsFile
+	}{{"windows-200", winHF}, {"ssh-20", sshHF}, {"fleet-220", fleetHF}} {
+		b.Run(c.name, func(b *testing.B) {
+			var peak uint64
+			for i := 0; i < b.N; i++ {
+				stop := samplePeakHeap(&peak)
+				start := time.Now()
+				inv, err := discover.Run(context.Background(), c.hf, nil, discover.Options{Concurrency: concurrency})
+				took := time.Since(start)
+				stop()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, h := range inv.Hosts {
+					if !h.Reachable() || h.OS.Family == "" {
+						b.Fatalf("%s: %+v", h.Name, h.Errors)
+					}
+				}
+				b.ReportMetric(float64(len(inv.Hosts))/took.Seconds(), "hosts/s")
 			}
-		}
-		b.ReportMetric(float64(len(inv.Hosts))/took.Seconds(), "hosts/s")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
 	}
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
 
 // samplePeakHeap records the largest live heap seen until stop is called.

@@ -38,7 +38,9 @@ done`},
 	{"resolv", `cat /etc/resolv.conf`},
 	{"resolvectl", `if [ -d /run/systemd/resolve ] && command -v resolvectl >/dev/null 2>&1; then resolvectl dns; fi`},
 	{"units", `systemctl list-units --type=service --all --output=json --no-pager`},
-	{"unitfiles", `systemctl list-unit-files --type=service --no-legend --no-pager`},
+	// Only read where systemd runs: elsewhere the result is unused, and
+	// systemctl then parses every unit file from disk (~0.4 s).
+	{"unitfiles", `[ -d /run/systemd/system ] || return 0; systemctl list-unit-files --type=service --no-legend --no-pager`},
 	{"sysv", `if [ ! -d /run/systemd/system ] && command -v service >/dev/null 2>&1; then service --status-all 2>&1; fi`},
 	{"packages", `if command -v dpkg-query >/dev/null 2>&1; then echo '#dpkg'; dpkg-query -W -f='` + dpkgFormat + `'
 elif command -v rpm >/dev/null 2>&1; then echo '#rpm'; rpm -qa --qf '` + rpmFormat + `'
