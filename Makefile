@@ -28,7 +28,7 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-bench: deps ## run the benchmarks (5 runs each); results and medians in bench.out, see BENCHMARKS.md
+bench: deps ## run the benchmarks (6 runs each); results and medians in bench.out, see BENCHMARKS.md
 	hack/bench.sh
 
 demo: deps build ## set up, start the built-in lab and discover every lab host
