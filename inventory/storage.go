@@ -4,8 +4,8 @@ package inventory
 type Disk struct {
 	// Name is the OS's name for the disk: "/dev/sda" on Linux, "Disk 0" on Windows.
 	Name string `json:"name"`
-	// Number is the Windows disk number; -1 or absent on Linux.
-	Number    int    `json:"number,omitempty"`
+	// Number is the Windows disk number; nil on Linux.
+	Number    *int   `json:"number,omitempty"`
 	Model     string `json:"model,omitempty"`
 	Serial    string `json:"serial,omitempty"`
 	Vendor    string `json:"vendor,omitempty"`
@@ -97,6 +97,9 @@ type Volume struct {
 	// Swap is true for active swap areas.
 	Swap bool `json:"swap,omitempty"`
 }
+
+// Int returns a pointer to v, for the model's optional numbers.
+func Int(v int) *int { return &v }
 
 // Uint64 returns a pointer to v, for the model's optional sizes.
 func Uint64(v uint64) *uint64 { return &v }

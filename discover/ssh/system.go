@@ -1,6 +1,8 @@
 package ssh
 
 import (
+	"github.com/shift-migrate/shift/inventory"
+
 	"errors"
 	"fmt"
 	"regexp"
@@ -261,22 +263,10 @@ func parseDetectVirt(out []byte) (string, error) {
 // virtFromDMI guesses the hypervisor from DMI vendor and product strings and
 // the CPU hypervisor flag; "" when nothing tells.
 func virtFromDMI(vendor, product string, hypervisorFlag bool) string {
-	v, p := strings.ToLower(vendor), strings.ToLower(product)
+	if h := inventory.Hypervisor(vendor, product); h != "" {
+		return h
+	}
 	switch {
-	case strings.Contains(v, "vmware"):
-		return "vmware"
-	case strings.Contains(v, "microsoft") && strings.Contains(p, "virtual"):
-		return "microsoft"
-	case strings.Contains(v, "qemu"), strings.Contains(p, "kvm"), strings.Contains(v, "red hat"):
-		return "kvm"
-	case strings.Contains(v, "xen"):
-		return "xen"
-	case strings.Contains(v, "innotek"), strings.Contains(p, "virtualbox"):
-		return "oracle"
-	case strings.Contains(v, "amazon"):
-		return "amazon"
-	case strings.Contains(v, "google"):
-		return "google"
 	case hypervisorFlag:
 		return "vm-other"
 	case vendor != "":

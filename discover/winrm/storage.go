@@ -135,7 +135,7 @@ func parseStorage(h *inventory.Host, stdout []byte) ([]problem, error) {
 	for _, d := range out.Disks {
 		disk := inventory.Disk{
 			Name:        diskName(d.Number.Value),
-			Number:      d.Number.Int(),
+			Number:      inventory.Int(d.Number.Int()),
 			Model:       strings.TrimSpace(string(d.FriendlyName)),
 			Serial:      strings.TrimSpace(string(d.SerialNumber)),
 			Vendor:      strings.TrimSpace(string(d.Manufacturer)),
@@ -160,7 +160,7 @@ func parseStorage(h *inventory.Host, stdout []byte) ([]problem, error) {
 		}
 		h.Disks = append(h.Disks, disk)
 	}
-	sort.SliceStable(h.Disks, func(i, j int) bool { return h.Disks[i].Number < h.Disks[j].Number })
+	sort.SliceStable(h.Disks, func(i, j int) bool { return diskNumber(h.Disks[i]) < diskNumber(h.Disks[j]) })
 
 	for _, p := range out.Partitions {
 		part := inventory.Partition{
@@ -254,9 +254,16 @@ func bitlockerState(states map[string]string, letter string, paths ...string) st
 
 func diskName(n int64) string { return fmt.Sprintf("Disk %d", n) }
 
+func diskNumber(d inventory.Disk) int {
+	if d.Number == nil {
+		return -1
+	}
+	return *d.Number
+}
+
 func findDisk(disks []inventory.Disk, number int) *inventory.Disk {
 	for i := range disks {
-		if disks[i].Number == number {
+		if disks[i].Number != nil && *disks[i].Number == number {
 			return &disks[i]
 		}
 	}

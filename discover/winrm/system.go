@@ -207,22 +207,8 @@ func architecture(s string) string {
 
 // virtualization guesses the hypervisor from the SMBIOS system strings.
 func virtualization(manufacturer, model string, hypervisor psjson.Bool) string {
-	m := strings.ToLower(manufacturer + " " + model)
-	switch {
-	case strings.Contains(m, "vmware"):
-		return "vmware"
-	case strings.Contains(m, "microsoft corporation") && strings.Contains(m, "virtual"):
-		return "microsoft"
-	case strings.Contains(m, "qemu"), strings.Contains(m, "kvm"), strings.Contains(m, "red hat"):
-		return "kvm"
-	case strings.Contains(m, "xen"):
-		return "xen"
-	case strings.Contains(m, "virtualbox"), strings.Contains(m, "innotek"):
-		return "virtualbox"
-	case strings.Contains(m, "amazon ec2"):
-		return "amazon"
-	case strings.Contains(m, "google"):
-		return "google"
+	if h := inventory.Hypervisor(manufacturer, model); h != "" {
+		return h
 	}
 	if hypervisor.Valid && !hypervisor.Value {
 		return "none"
