@@ -9,23 +9,8 @@ export PATH="$PATH:/usr/local/go/bin:$HOME/.local/go/bin"
 
 say() { printf 'deps: %s\n' "$*"; }
 
-# Go: from the distribution's tarball location if present, else the Go
-# toolchain module from the module proxy (no other download source needed).
-if ! command -v go >/dev/null 2>&1; then
-  say "installing Go $GO_VERSION from the Go module proxy"
-  proxy=${GOPROXY:-https://proxy.golang.org}; proxy=${proxy%%,*}
-  tmp=$(mktemp -d)
-  curl -fsSL -o "$tmp/go.zip" "$proxy/golang.org/toolchain/@v/v0.0.1-go$GO_VERSION.linux-amd64.zip"
-  python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$tmp/go.zip" "$tmp/x"
-  dest=/usr/local/go; [ "$(id -u)" = 0 ] || dest=$HOME/.local/go
-  mkdir -p "$(dirname "$dest")"; rm -rf "$dest"
-  mv "$tmp/x/golang.org/toolchain@v0.0.1-go$GO_VERSION.linux-amd64" "$dest"
-  chmod +x "$dest"/bin/* "$dest"/pkg/tool/*/* 2>/dev/null || true
-  rm -rf "$tmp"
-fi
-
 # Debian packages: the real components the tests talk to.
-pkgs=(openssh-server openssh-client sudo iproute2 util-linux procps tmux)
+pkgs=(ca-certificates curl unzip git make openssh-server openssh-client sudo iproute2 util-linux procps tmux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -44,6 +29,21 @@ fi
 # Non-root test users for the sudo tests.
 if [ "$(id -u)" = 0 ] && [ -x fixtures/sshd/testusers.sh ]; then
   fixtures/sshd/testusers.sh
+fi
+
+# Go: from the distribution's tarball location if present, else the Go
+# toolchain module from the module proxy (no other download source needed).
+if ! command -v go >/dev/null 2>&1; then
+  say "installing Go $GO_VERSION from the Go module proxy"
+  proxy=${GOPROXY:-https://proxy.golang.org}; proxy=${proxy%%,*}
+  tmp=$(mktemp -d)
+  curl -fsSL -o "$tmp/go.zip" "$proxy/golang.org/toolchain/@v/v0.0.1-go$GO_VERSION.linux-amd64.zip"
+  unzip -q "$tmp/go.zip" -d "$tmp/x"
+  dest=/usr/local/go; [ "$(id -u)" = 0 ] || dest=$HOME/.local/go
+  mkdir -p "$(dirname "$dest")"; rm -rf "$dest"
+  mv "$tmp/x/golang.org/toolchain@v0.0.1-go$GO_VERSION.linux-amd64" "$dest"
+  chmod +x "$dest"/bin/* "$dest"/pkg/tool/*/* 2>/dev/null || true
+  rm -rf "$tmp"
 fi
 
 go mod download
