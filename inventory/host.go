@@ -53,6 +53,18 @@ type Host struct {
 // OK reports whether discovery of the host finished without any error.
 func (h *Host) OK() bool { return len(h.Errors) == 0 }
 
+// Failed reports whether any error leaves the inventory of the host
+// incomplete. Errors of kind ErrUnsupported are notes about the host (a
+// service manager it does not run, a tool it lacks) and do not count.
+func (h *Host) Failed() bool {
+	for _, e := range h.Errors {
+		if e.Kind != ErrUnsupported {
+			return true
+		}
+	}
+	return false
+}
+
 // Reachable reports whether shift could connect and authenticate to the host.
 func (h *Host) Reachable() bool {
 	for _, e := range h.Errors {

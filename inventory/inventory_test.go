@@ -74,3 +74,15 @@ func TestReachable(t *testing.T) {
 		t.Fatal("an auth error makes a host unreachable")
 	}
 }
+
+func TestFailedIgnoresNotes(t *testing.T) {
+	h := Host{}
+	h.AddError(Error{Step: "services", Kind: ErrUnsupported})
+	if h.Failed() || h.OK() {
+		t.Fatal("an unsupported-tool note is not a failure, but it is not silence either")
+	}
+	h.AddError(Error{Step: "privileges", Kind: ErrPermission})
+	if !h.Failed() {
+		t.Fatal("a permission error leaves the inventory incomplete")
+	}
+}

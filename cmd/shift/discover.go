@@ -92,7 +92,11 @@ func runDiscover(cmd *cobra.Command, f discoverFlags, names []string) error {
 	if total == 0 {
 		total = len(hf.Hosts)
 	}
-	var rep discover.Reporter = &textProgress{w: stderr, total: total}
+	width := 0
+	for _, n := range hf.Names() {
+		width = max(width, len(n))
+	}
+	var rep discover.Reporter = &textProgress{w: stderr, total: total, width: width}
 	if f.json {
 		rep = &jsonProgress{enc: json.NewEncoder(stdout), total: total}
 	}
@@ -169,12 +173,15 @@ func printSummary(w io.Writer, inv *inventory.Inventory, took time.Duration) int
 	failed := 0
 	for _, h := range inv.Hosts {
 		status := "ok"
-		if !h.OK() {
+		switch {
+		case !h.Reachable():
 			failed++
-			status = fmt.Sprintf("%d error(s)", len(h.Errors))
-			if !h.Reachable() {
-				status = "FAILED: " + h.Errors[0].Kind
-			}
+			status = "FAILED: " + h.Errors[0].Kind
+		case h.Failed():
+			failed++
+			status = fmt.Sprintf("incomplete: %d error(s)", len(h.Errors))
+		case !h.OK():
+			status = fmt.Sprintf("ok, %d note(s)", len(h.Errors))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, dash(h.Transport), dash(osLabel(h.OS)),
 			count(h.CPU.Logical), bytesLabel(h.Memory.TotalBytes), disksLabel(h.Disks), sqlLabel(h), spLabel(h), status)
@@ -182,13 +189,17 @@ func printSummary(w io.Writer, inv *inventory.Inventory, took time.Duration) int
 	tw.Flush()
 	for _, h := range inv.Hosts {
 		for _, e := range h.Errors {
-			fmt.Fprintf(w, "\n%s: %s (%s): %s\n", h.Name, e.Step, e.Kind, e.Message)
+			label := e.Kind
+			if e.Kind == inventory.ErrUnsupported {
+				label = "note"
+			}
+			fmt.Fprintf(w, "\n%s: %s (%s): %s\n", h.Name, e.Step, label, e.Message)
 			if e.Hint != "" {
 				fmt.Fprintf(w, "  hint: %s\n", e.Hint)
 			}
 		}
 	}
-	fmt.Fprintf(w, "\n%d host(s), %d ok, %d with errors, in %s\n", len(inv.Hosts), len(inv.Hosts)-failed, failed, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "\n%d host(s), %d ok, %d failed or incomplete, in %s\n", len(inv.Hosts), len(inv.Hosts)-failed, failed, took.Round(time.Millisecond))
 	return failed
 }
 
@@ -209,6 +220,9 @@ func count(n int) string {
 func osLabel(o inventory.OS) string {
 	if o.Name != "" {
 		return o.Name
+	}
+	if o.Version == "" {
+		return ""
 	}
 	return strings.TrimSpace(o.ID + " " + o.Version)
 }
@@ -259,6 +273,7 @@ type textProgress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	total int
+	width int // of the longest host name
 	done  int
 }
 
@@ -269,20 +284,24 @@ func (p *textProgress) HostDone(h *inventory.Host) {
 	defer p.mu.Unlock()
 	p.done++
 	status := "ok"
-	if !h.OK() {
+	if h.Failed() {
 		e := h.Errors[0]
 		status = fmt.Sprintf("%s: %s", e.Kind, e.Step)
 		if len(h.Errors) > 1 {
 			status += fmt.Sprintf(" (+%d more)", len(h.Errors)-1)
 		}
 	}
-	width := len(fmt.Sprint(p.total))
-	fmt.Fprintf(p.w, "[%*d/%d] %-20s %-6s %5.1fs  %s\n", width, p.done, p.total, h.Name, h.Transport, h.ProbeSeconds, status)
+	if !h.OK() && !h.Failed() {
+		status = fmt.Sprintf("ok, %d note(s)", len(h.Errors))
+	}
+	fmt.Fprintf(p.w, "[%*d/%d] %-*s %-6s %5.1fs  %s\n", len(fmt.Sprint(p.total)), p.done, p.total, p.width, h.Name, h.Transport, h.ProbeSeconds, status)
 }
 
 // jsonProgress prints NDJSON events on stdout. The event schema is stable:
 // {"event":"host-started","host":NAME} and
-// {"event":"host-done","host":NAME,"ok":BOOL,"done":N,"total":N,"seconds":F,"errors":[...]}.
+// {"event":"host-done","host":NAME,"ok":BOOL,"done":N,"total":N,"seconds":F,"errors":[...]},
+// where ok is false when the host failed or its inventory is incomplete
+// (errors of kind "unsupported" are notes and leave ok true).
 type jsonProgress struct {
 	mu    sync.Mutex
 	enc   *json.Encoder
@@ -310,6 +329,6 @@ func (p *jsonProgress) HostDone(h *inventory.Host) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
-	ok := h.OK()
+	ok := !h.Failed()
 	p.enc.Encode(progressEvent{Event: "host-done", Host: h.Name, OK: &ok, Done: p.done, Total: p.total, Seconds: h.ProbeSeconds, Errors: h.Errors})
 }
