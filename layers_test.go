@@ -24,6 +24,7 @@ var domain = []string{"tui", "cmd/...", "fixtures/...", "charm.land/..."}
 
 var rules = []rule{
 	{"inventory", []string{"..."}, "inventory is the model everyone imports; it imports no other package of shift"},
+	{"disk", []string{"..."}, "disk holds the types the disk packages share; it imports no other package of shift"},
 	{"remote", []string{"discover/...", "transfer/...", "validate/...", "migrate/...", "assess/...", "convert/...", "cloud/...", "tui", "cmd/...", "fixtures/..."}, "remote sits below discover, transfer and validate"},
 	{"discover/...", append([]string{"cloud/...", "transfer/...", "validate/...", "convert/...", "migrate/...", "assess/..."}, domain...), "discover meets transfer and validate only in migrate"},
 	{"convert/...", append([]string{"discover/...", "transfer/...", "validate/..."}, domain...), "convert, discover and transfer do not import each other"},
