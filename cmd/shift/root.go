@@ -46,8 +46,16 @@ Start with the built-in lab:
 		return usageError(err, fmt.Sprintf("see '%s --help'", c.CommandPath()))
 	})
 	root.AddCommand(newVersionCmd(), newDiscoverCmd(), newLabCmd())
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
 	return root
 }
+
+// commands are the subcommands that register themselves from their own file
+// with func init() { commands = append(commands, newXCmd) }, so that adding a
+// command touches no shared file.
+var commands []func() *cobra.Command
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
