@@ -94,6 +94,10 @@ func DialError(host, addr string, err error) *Error {
 		e.Hint = "no answer in time: check the address, firewalls on the path, and raise --timeout if the host is slow"
 	case inventory.ErrUnreachable:
 		e.Hint = "check the address and port, that the service listens, and that no firewall blocks shift"
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) {
+			e.Hint = "the name " + dnsErr.Name + " does not resolve: check the address in the hosts file, or use an IP"
+		}
 	case inventory.ErrCanceled:
 		e.Hint = ""
 	}
