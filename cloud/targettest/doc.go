@@ -1,2 +1,15 @@
-// Package targettest is the conformance suite every cloud.Target passes.
+// Package targettest is the conformance suite every cloud.Target passes,
+// after restic's backend test suite and rclone's fstests: a target's own
+// test calls Run with a constructor, and the suite checks the contract of
+// cloud.Target method by method — idempotent creates, ranges written at
+// offsets, explicit zero writes, finalize, reopen for a delta pass, the VM
+// life cycle, the sentinel errors and context cancellation.
+//
+// Optional capabilities are declared by the target, not guessed by the
+// suite: a target that implements cloud.DiskReader has every write read
+// back and compared; one that does not has its contents checks skipped
+// with a message naming the missing capability (and so does
+// cloud.Consoler).
+//
+// Only tests import it.
 package targettest
