@@ -23,6 +23,7 @@ func versionString() string {
 }
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	var wf wizardFlags
 	root := &cobra.Command{
 		Use:   "shift",
 		Short: "Discover, assess and move servers into cloud VMs",
@@ -37,7 +38,12 @@ Start with the built-in lab:
   shift discover --hosts lab-hosts.yaml -o inventory.json`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWizard(cmd, wf)
+		},
 	}
+	root.Flags().BoolVar(&wf.lab, "lab", false, "open the wizard on the built-in lab, with the local cloud as target")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
