@@ -37,12 +37,10 @@ type Engine struct {
 	TrustOnFirstUse bool
 	// KnownHosts replaces every SSH host's known_hosts file when set.
 	KnownHosts string
-	// Assessor assesses inventories; nil means none is available, and Assess
-	// ends with ErrNoAssessor.
-	//
-	// TODO(assess): when package assess lands (issue 5), default to an
-	// adapter over its rules, sizing and cost (assess.Assess(inv, opts) and
-	// its report renderers) instead of nil.
+	// Assessor assesses inventories and exports reports; nil means none is
+	// available, and Assess ends with ErrNoAssessor. cmd/shift sets it to an
+	// adapter over assess.Assess and assess/report, which only cmd/shift
+	// imports.
 	Assessor Assessor
 	// Logger receives diagnostics; nil means discard.
 	Logger *slog.Logger

@@ -375,7 +375,7 @@ func (m *model) statusLine() string {
 		if m.statusBad {
 			return m.st.Error.Render(m.status)
 		}
-		return m.status
+		return m.status + m.st.Muted.Render(" · ") + m.st.Hint.Render(m.nextStep())
 	}
 	return m.st.Hint.Render(m.nextStep())
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,8 +10,12 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"github.com/shift-migrate/shift/assess"
+	"github.com/shift-migrate/shift/assess/report"
 	"github.com/shift-migrate/shift/fixtures"
+	"github.com/shift-migrate/shift/inventory"
 	"github.com/shift-migrate/shift/migrate"
+	"github.com/shift-migrate/shift/migrate/face"
 	"github.com/shift-migrate/shift/tui"
 )
 
@@ -31,7 +36,8 @@ func runWizard(cmd *cobra.Command, f wizardFlags) error {
 			"run shift in a terminal, or use the commands: 'shift lab', 'shift discover' (see 'shift --help')")
 	}
 	ctx := cmd.Context()
-	eng := &migrate.Engine{Generator: "shift " + versionString()}
+	gen := "shift " + versionString()
+	eng := &migrate.Engine{Generator: gen, Assessor: assessor{generator: gen}}
 	opts := tui.Options{Engine: eng}
 	if f.lab {
 		dir, err := os.MkdirTemp("", "shift-lab-")
@@ -58,4 +64,60 @@ func runWizard(cmd *cobra.Command, f wizardFlags) error {
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(f.Fd())
+}
+
+// assessor gives the engine the assess package's rules, sizing and cost and
+// its report renderers (which only cmd/shift imports).
+type assessor struct{ generator string }
+
+var _ migrate.Assessor = assessor{}
+
+func (a assessor) Assess(ctx context.Context, inv *inventory.Inventory) (*face.Assessment, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res, err := assess.Assess(inv, assess.Options{Generator: a.generator})
+	if err != nil {
+		return nil, err
+	}
+	out := &face.Assessment{Currency: res.Catalog.Currency, MonthlyTotal: res.Summary.MonthlyCost, Report: res}
+	for i := range res.Hosts {
+		h := &res.Hosts[i]
+		v := face.Verdict{Host: h.Name, OS: h.OS, Readiness: readiness(h.Verdict), MonthlyCost: h.MonthlyCost()}
+		if h.Sizing != nil {
+			v.Size = h.Sizing.VMSize
+		}
+		for _, f := range h.Findings {
+			sev := face.Condition
+			if f.Verdict == assess.NotReady {
+				sev = face.Blocker
+			}
+			v.Findings = append(v.Findings, face.Finding{Rule: f.Rule, Severity: sev, Message: f.Message, Fix: f.Fix})
+		}
+		out.Servers = append(out.Servers, v)
+	}
+	return out, nil
+}
+
+func readiness(v assess.Verdict) face.Readiness {
+	switch v {
+	case assess.Ready:
+		return face.Ready
+	case assess.Conditional:
+		return face.Conditions
+	case assess.NotReady:
+		return face.NotReady
+	}
+	return face.Unknown
+}
+
+func (a assessor) Export(path string, fa *face.Assessment) error {
+	res, ok := fa.Report.(*assess.Result)
+	if !ok {
+		return errors.New("the assessment holds no report to export")
+	}
+	if _, err := report.FormatOf(path); err != nil {
+		return err
+	}
+	return report.WriteFile(path, res)
 }
