@@ -31,7 +31,7 @@ func newTestModel(t *testing.T, w, h int, lab bool) *model {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	opts := Options{Engine: &migrate.Engine{}, OutDir: t.TempDir(), Lab: lab, Now: func() time.Time { return clock }}
+	opts := Options{Engine: &migrate.Engine{}, OutDir: "out", Lab: lab, Now: func() time.Time { return clock }}
 	if lab {
 		opts.Target = "local cloud (QEMU)"
 	}
