@@ -255,3 +255,11 @@ func TestGoldenViews(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// screenWith is the view downsampled to profile p (0 is NoTTY: no styling).
+func screenWith(m *model, p colorprofile.Profile) string {
+	var buf bytes.Buffer
+	w := &colorprofile.Writer{Forward: &buf, Profile: p}
+	w.WriteString(m.View().Content)
+	return buf.String()
+}
