@@ -169,7 +169,7 @@ func (m *model) assessmentView(w, h int) string {
 	out += table(m.st, cols, rows, a.sel, w, tableH)
 	detailH := h - 2 - tableH - 1
 	if detailH >= 2 && a.sel < len(vis) {
-		out += "\n" + m.st.Rule.Render(strings.Repeat("╌", w)) + "\n" + fit(m.verdictDetail(vis[a.sel], w), w, detailH)
+		out += "\n" + m.st.Rule.Render(strings.Repeat("╌", w)) + "\n" + fitMore(m.verdictDetail(vis[a.sel], w), w, detailH, m.st.Muted.Render("… more: e exports the full report"))
 	}
 	return out
 }

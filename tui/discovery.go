@@ -271,7 +271,7 @@ func (m *model) discoveryView(w, h int) string {
 	out := title + "  " + summary + "\n\n" + table(m.st, cols, rows, d.sel, w, tableH)
 	detailH := h - 3 - tableH - 1
 	if detailH >= 2 && d.sel < len(d.rows) {
-		out += "\n" + m.st.Rule.Render(strings.Repeat("╌", w)) + "\n" + fit(m.hostDetail(d.rows[d.sel], w), w, detailH)
+		out += "\n" + m.st.Rule.Render(strings.Repeat("╌", w)) + "\n" + fitMore(m.hostDetail(d.rows[d.sel], w), w, detailH, m.st.Muted.Render("… more: w writes the inventory with every error"))
 	}
 	return out
 }

@@ -233,3 +233,12 @@ func TestPlainProfile(t *testing.T) {
 		t.Error("the plain view's text differs from the coloured one's")
 	}
 }
+
+func TestFitMore(t *testing.T) {
+	if got := fitMore("a\nb\nc", 10, 2, "more"); got != "a\nmore" {
+		t.Errorf("cut: %q", got)
+	}
+	if got := fitMore("a\nb", 10, 3, "more"); got != "a\nb\n" {
+		t.Errorf("fits: %q", got)
+	}
+}

@@ -473,6 +473,14 @@ func fit(s string, w, h int) string {
 	return strings.Join(lines, "\n")
 }
 
+// fitMore is fit, with the last line saying more when s is cut.
+func fitMore(s string, w, h int, more string) string {
+	if strings.Count(s, "\n")+1 <= h {
+		return fit(s, w, h)
+	}
+	return fit(s, w, h-1) + "\n" + fit(more, w, 1)
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
