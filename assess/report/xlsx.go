@@ -62,7 +62,6 @@ func writeXLSX(w io.Writer, res *assess.Result) (err error) {
 			return err
 		}
 	}
-	f.SetActiveSheet(0)
 	_, err = f.WriteTo(w)
 	return err
 }
