@@ -7,10 +7,10 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin:$(HOME)/.local/go/bin
 
-.PHONY: help deps build test vet bench demo clean
+.PHONY: help deps build test vet bench demo demo-batch clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 deps: ## install what the build and the tests need (Go, OpenSSH server, sudo, test users); idempotent
 	@hack/deps.sh
@@ -31,7 +31,10 @@ vet: ## go vet and gofmt check
 bench: deps ## run the benchmarks (6 runs each); results and medians in bench.out, see BENCHMARKS.md
 	hack/bench.sh
 
-demo: deps build ## set up, start the built-in lab and discover every lab host
+demo: deps build ## set up, then open the wizard on the built-in lab (shift --lab)
+	bin/shift --lab
+
+demo-batch: deps build ## set up, start the lab and discover it without the wizard (hack/demo.sh)
 	hack/demo.sh
 
 clean: ## remove build output
