@@ -62,16 +62,15 @@ func parseBPB(b []byte) (*bpb, bool) {
 		return nil, false
 	}
 	p.clusters = (p.totalSectors - p.dataStart) / p.sectorsPerClus
+	// As the kernel does: FAT32 when the 16-bit FAT size is zero (small
+	// FAT32 volumes exist), else FAT12 or FAT16 by the cluster count.
 	switch {
+	case fat32:
+		p.bits = 32
 	case p.clusters < 4085:
 		p.bits = 12
-	case p.clusters < 65525:
-		p.bits = 16
 	default:
-		p.bits = 32
-	}
-	if fat32 != (p.bits == 32) {
-		return nil, false // a FAT32 BPB with a FAT16 cluster count, or the reverse
+		p.bits = 16
 	}
 	// The FAT must have room for every cluster.
 	if p.fatSectors*p.bytesPerSector*8 < (p.clusters+2)*int64(p.bits) {
