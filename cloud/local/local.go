@@ -47,10 +47,12 @@ type Target struct {
 }
 
 var (
-	_ cloud.Target     = (*Target)(nil)
-	_ cloud.DiskReader = (*Target)(nil)
-	_ cloud.Consoler   = (*Target)(nil)
-	_ cloud.Disk       = (*diskHandle)(nil)
+	_ cloud.Target              = (*Target)(nil)
+	_ cloud.DiskReader          = (*Target)(nil)
+	_ cloud.Consoler            = (*Target)(nil)
+	_ cloud.Disk                = (*diskHandle)(nil)
+	_ io.ReaderAt               = (*diskHandle)(nil)
+	_ interface{ Sync() error } = (*diskHandle)(nil)
 )
 
 // New opens (creating when missing) the state directory of opts.Dir.
@@ -418,6 +420,31 @@ func (h *diskHandle) WriteZeroes(off, n int64) error {
 		pos += m
 	}
 	return nil
+}
+
+// Sync makes the writes so far durable (fsync), for a copy journal that
+// records a range as done only once the disk holds it.
+func (h *diskHandle) Sync() error {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.done {
+		return fmt.Errorf("local: disk %s: %w", h.name, cloud.ErrFinalized)
+	}
+	if err := h.f.Sync(); err != nil {
+		return fmt.Errorf("local: disk %s: sync: %w", h.name, err)
+	}
+	return nil
+}
+
+// ReadAt reads back what the disk holds, so a copy can digest the disk
+// itself rather than what it sent.
+func (h *diskHandle) ReadAt(p []byte, off int64) (int, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.done {
+		return 0, fmt.Errorf("local: disk %s: %w", h.name, cloud.ErrFinalized)
+	}
+	return h.f.ReadAt(p, off)
 }
 
 // Finalize implements cloud.Disk: fsync, then mark the disk finalized.

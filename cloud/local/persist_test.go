@@ -228,3 +228,32 @@ func allocated(t *testing.T, path string) int64 {
 	}
 	return st.Blocks * 512
 }
+
+// A disk handle also offers what the transfer engine's optional sink
+// capabilities ask for: Sync (durable writes) and ReadAt (read back).
+func TestDiskHandleSyncAndReadAt(t *testing.T) {
+	tg := newTarget(t, t.TempDir())
+	d, err := tg.CreateDisk(t.Context(), cloud.DiskSpec{Name: "rw", SizeBytes: cloud.SizeUnit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	rw, ok := d.(interface {
+		Sync() error
+		ReadAt([]byte, int64) (int, error)
+	})
+	if !ok {
+		t.Fatalf("%T has no Sync and ReadAt", d)
+	}
+	want := []byte(strings.Repeat("shift", 1024))[:4096]
+	if _, err := d.WriteAt(want, 8192); err != nil {
+		t.Fatal(err)
+	}
+	if err := rw.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(want))
+	if _, err := rw.ReadAt(got, 8192); err != nil || string(got) != string(want) {
+		t.Fatalf("ReadAt = %q…, %v", got[:16], err)
+	}
+}

@@ -30,6 +30,7 @@ var (
 	_ cloud.DiskReader = (*Target)(nil)
 	_ cloud.Consoler   = (*Target)(nil)
 	_ cloud.Disk       = (*handle)(nil)
+	_ io.ReaderAt      = (*handle)(nil)
 )
 
 type diskRec struct {
@@ -406,6 +407,14 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// ReadAt reads back what the disk holds.
+func (h *handle) ReadAt(p []byte, off int64) (int, error) {
+	h.t.mu.Lock()
+	defer h.t.mu.Unlock()
+	c := contents{chunks: h.d.chunks, size: h.d.spec.SizeBytes}
+	return c.ReadAt(p, off)
 }
 
 // Finalize implements cloud.Disk.
