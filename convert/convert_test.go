@@ -445,3 +445,14 @@ func TestWriteFileRefusesOverwrite(t *testing.T) {
 		t.Fatalf("forced write: size %d, footer %+v", st.Size(), res.Footer)
 	}
 }
+
+// TestXFSWholeDisk: xfs is recognised (label, size) and copied whole: shift
+// reads no xfs allocation map.
+func TestXFSWholeDisk(t *testing.T) {
+	diskimg.Need(t, "mkfs.xfs")
+	img := diskimg.Build(t, diskimg.Spec{Size: 320 * diskimg.MiB, Partitions: []diskimg.Part{{FS: "xfs", Label: "data"}}})
+	_, l := inspect(t, img)
+	if l.Whole == nil || l.Whole.Type != convert.FSXFS || l.Whole.Label != "data" || l.Whole.Mapped || l.Whole.Size != 320*diskimg.MiB {
+		t.Fatalf("xfs: %+v", l.Whole)
+	}
+}
