@@ -207,7 +207,9 @@ type Options struct {
 	Catalog *Catalog
 	// Sizing chooses the sizing basis and its knobs.
 	Sizing SizingOptions
-	// Samples are performance samples by host name; nil means size as is.
+	// Samples are performance samples by host name. A host they do not
+	// name is sized from the samples its inventory entry carries
+	// (Host.Samples), and as is when it has none.
 	Samples *inventory.SampleSet
 	// Waves groups hosts; nil means every host in one wave "all".
 	Waves Grouping
@@ -257,6 +259,9 @@ func Assess(inv *inventory.Inventory, opts Options) (*Result, error) {
 		var samples *inventory.Samples
 		if opts.Samples != nil {
 			samples = opts.Samples.Hosts[h.Name]
+		}
+		if samples == nil {
+			samples = h.Samples
 		}
 		hr := assessHost(h, env, cat, so, samples)
 		hr.Wave = waves(h)

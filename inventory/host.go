@@ -45,6 +45,11 @@ type Host struct {
 	// Absent lists the workloads that were looked for and are not installed
 	// ("sqlserver", "sharepoint"), so that "not installed" differs from "not probed".
 	Absent []string `json:"absent,omitempty"`
+	// Samples are the performance samples collected after the probe
+	// (shift discover --sample); nil when none were collected. They travel
+	// in the inventory so that assessment can size from them without a
+	// separate file.
+	Samples *Samples `json:"samples,omitempty"`
 	// Errors are the problems met while probing this host. A host with errors may
 	// still carry the fields that were read.
 	Errors []Error `json:"errors,omitempty"`
