@@ -1,0 +1,320 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shift-migrate/shift/remote"
+	"github.com/shift-migrate/shift/transfer"
+)
+
+func init() { commands = append(commands, newReplicateCmd) }
+
+type replicateFlags struct {
+	hosts      string
+	disk       string
+	to         string
+	bwlimit    string
+	workers    int
+	json       bool
+	tofu       bool
+	knownHosts string
+}
+
+func newReplicateCmd() *cobra.Command {
+	var f replicateFlags
+	cmd := &cobra.Command{
+		Use:   "replicate --hosts FILE HOST --to DIR [--disk DEV]",
+		Short: "Copy a Linux server's disk block by block into a raw image",
+		Long: `Replicate copies one disk of a Linux host into DIR/<host>-<disk>.raw while the
+host keeps running. shift uploads itself to the host over SFTP, runs
+"shift agent" there over SSH (through sudo when the login user is not root)
+and removes it afterwards.
+
+The first run copies everything that is not zero. A later run is a delta
+pass: it moves only the 4 MiB chunks whose content changed, and writes zeros
+where data became zero. A run that was killed or failed (a full target disk,
+a lost connection) resumes without copying finished chunks again. The state
+lives next to the image, in DIR/<host>-<disk>.journal. Every pass ends by
+comparing a whole-disk digest of the image with the source's.
+
+Progress goes to stderr; a summary of the pass goes to stdout.`,
+		Example: `  shift replicate --hosts hosts.yaml web01 --disk /dev/sda --to /var/lib/shift/disks
+  shift replicate --hosts hosts.yaml web01 --to disks --bwlimit 50M   # again later: delta pass`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReplicate(cmd, f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.hosts, "hosts", "", "hosts file (YAML) with the host and its credential references (required)")
+	fl.StringVar(&f.disk, "disk", "", "block device or image file on the host to copy (default: the disk holding /)")
+	fl.StringVar(&f.to, "to", "", "directory for the image and its journal (required; created when missing)")
+	fl.StringVar(&f.bwlimit, "bwlimit", "", "limit on the wire, bytes per second, with an optional K, M or G suffix (\"50M\")")
+	fl.IntVar(&f.workers, "workers", 0, "chunks handled at once on each side (default: CPUs, at most 8)")
+	fl.BoolVar(&f.json, "json", false, "print the pass's result as one JSON object on stdout")
+	fl.BoolVar(&f.tofu, "trust-on-first-use", false, "record an unknown SSH host key in known_hosts instead of failing")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file (default: the hosts file's, else ~/.ssh/known_hosts)")
+	return cmd
+}
+
+func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	switch {
+	case f.hosts == "":
+		return usageError(errors.New("replicate needs --hosts FILE"), "write a hosts file (see 'shift discover --help'), or run 'shift lab --write-hosts lab.yaml'")
+	case f.to == "":
+		return usageError(errors.New("replicate needs --to DIR, the directory for the image"), "add --to disks")
+	case f.workers < 0:
+		return usageError(fmt.Errorf("--workers %d: must not be negative", f.workers), "")
+	}
+	limit, err := parseRate(f.bwlimit)
+	if err != nil {
+		return usageError(fmt.Errorf("--bwlimit %q: %w", f.bwlimit, err), "write a byte rate such as 50M or 1G")
+	}
+	hf, err := remote.LoadHosts(f.hosts)
+	if err != nil {
+		return usageError(err, "fix the hosts file; 'shift discover --help' shows the format")
+	}
+	if hf.Entry(host) == nil {
+		return usageError(fmt.Errorf("host %s is not in %s", host, f.hosts), "hosts in the file: "+strings.Join(hf.Names(), ", "))
+	}
+	t, err := hf.Resolve(host, remote.Overrides{TrustOnFirstUse: f.tofu, KnownHosts: f.knownHosts})
+	if err != nil {
+		return usageError(err, "")
+	}
+	if t.SSH == nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("host %s: replicate reads Linux hosts over SSH; %s uses %s", host, host, t.Transport),
+			hint: "the Windows agent (WinRM, VSS) is not available in this build"}
+	}
+	if err := os.MkdirAll(f.to, 0o755); err != nil {
+		return usageError(fmt.Errorf("--to %s: %w", f.to, err), "choose a directory you can write")
+	}
+
+	ctx := cmd.Context()
+	c, err := remote.DialSSH(ctx, *t.SSH)
+	if err != nil {
+		return hinted(err)
+	}
+	defer c.Close()
+	agent, err := transfer.DeployAgent(ctx, c, transfer.DeployOptions{Binary: agentBinary, Disk: f.disk, Workers: f.workers})
+	if err != nil {
+		return hinted(err)
+	}
+	defer agent.Close(ctx)
+	d := agent.Disk()
+
+	base := filepath.Join(f.to, host+"-"+diskLabel(d.Name))
+	img, jpath := base+".raw", base+".journal"
+	fresh := false
+	if _, err := os.Stat(jpath); errors.Is(err, os.ErrNotExist) {
+		// No state: whatever image is there is not trusted.
+		fresh = true
+	} else if _, err := os.Stat(img); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "%s: %s is missing: starting over with a full copy\n", host, img)
+		if err := os.Remove(jpath); err != nil {
+			return err
+		}
+		fresh = true
+	}
+	j, err := transfer.OpenJournal(jpath, d.Size)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	defer j.Close()
+	sink, err := transfer.OpenFileSink(img, d.Size, fresh)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	defer sink.Close()
+
+	every := time.Second
+	if isTTY(stderr) {
+		every = 100 * time.Millisecond
+	}
+	res, err := agent.Pass(ctx, sink, j, transfer.Options{
+		Workers:        f.workers,
+		BandwidthLimit: limit,
+		Reporter:       transfer.Throttle(&replicateProgress{w: stderr, host: host}, every),
+	})
+	if err != nil {
+		if errors.Is(err, syscall.ENOSPC) {
+			return &exitError{code: exitFailure, err: err,
+				hint: fmt.Sprintf("the disk holding %s is full: free space (it needs up to %s) and run the same command again; finished chunks are kept", f.to, sizeLabel(d.Size))}
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		return &exitError{code: exitFailure, err: err, hint: "run the same command again to resume; finished chunks are kept"}
+	}
+	if err := agent.Close(ctx); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", host, err)
+	}
+	if f.json {
+		return json.NewEncoder(stdout).Encode(replicateJSON(host, img, res))
+	}
+	printReplicateSummary(stdout, host, img, res)
+	return nil
+}
+
+// agentBinary finds the shift binary to run on a source of architecture
+// goarch: this very binary when it matches, else bin/shift-linux-<arch> next
+// to it.
+func agentBinary(goarch string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if goarch == runtime.GOARCH && runtime.GOOS == "linux" {
+		return self, nil
+	}
+	p := filepath.Join(filepath.Dir(self), "shift-linux-"+goarch)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the source runs linux/%s and no agent binary for it is at %s: build it with GOOS=linux GOARCH=%s go build -o %s ./cmd/shift", goarch, p, goarch, p)
+	}
+	return p, nil
+}
+
+// hinted keeps a remote error's hint for the exit message.
+func hinted(err error) error {
+	var re *remote.Error
+	if errors.As(err, &re) {
+		return &exitError{code: exitFailure, err: err, hint: re.Hint}
+	}
+	return &exitError{code: exitFailure, err: err}
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// diskLabel turns the agent's disk name into a file name part:
+// /dev/sda → sda, /srv/images/disk.img → disk.img.
+func diskLabel(name string) string {
+	s := unsafeName.ReplaceAllString(filepath.Base(name), "_")
+	if s == "" || s == "." || s == ".." {
+		return "disk"
+	}
+	return s
+}
+
+// parseRate reads "50M", "1.5G", "800K" or a plain number of bytes/s; ""
+// means no limit.
+func parseRate(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := 1.0
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	}
+	if mult != 1 {
+		s = s[:len(s)-1]
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		return 0, errors.New("not a positive byte rate")
+	}
+	return int64(v * mult), nil
+}
+
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func sizeLabel(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	default:
+		return fmt.Sprintf("%d KiB", b>>10)
+	}
+}
+
+// replicateProgress prints one line per report on stderr.
+type replicateProgress struct {
+	w    io.Writer
+	host string
+}
+
+func (p *replicateProgress) Progress(pr transfer.Progress) {
+	pct := 100.0
+	if pr.Total > 0 {
+		pct = float64(pr.Done) * 100 / float64(pr.Total)
+	}
+	line := fmt.Sprintf("%s %s pass %d: %s of %s (%.0f%%), %s on the wire", p.host, pr.Disk, pr.Pass,
+		sizeLabel(pr.Done), sizeLabel(pr.Total), pct, sizeLabel(pr.Wire))
+	if pr.Rate > 0 && !pr.Final {
+		line += fmt.Sprintf(", %s/s, ETA %s", sizeLabel(int64(pr.Rate)), pr.ETA.Round(time.Second))
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func printReplicateSummary(w io.Writer, host, img string, r *transfer.Result) {
+	kind := "full copy"
+	if r.Pass > 1 {
+		kind = "delta pass"
+	}
+	if r.Resumed {
+		kind += ", resumed"
+	}
+	fmt.Fprintf(w, "%s %s: pass %d (%s) into %s in %s\n", host, r.Disk, r.Pass, kind, img, r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "  chunks: %d: %d sent, %d unchanged, %d zero, %d zeroed, %d already done\n",
+		r.Chunks, r.Sent, r.Unchanged, r.Zero, r.ZeroWritten, r.Skipped)
+	fmt.Fprintf(w, "  disk %s, data sent %s, on the wire %s\n", sizeLabel(r.Size), sizeLabel(r.DataBytes), sizeLabel(r.WireBytes))
+	verified := "from the written chunks' hashes"
+	if r.Verified {
+		verified = "image read back"
+	}
+	fmt.Fprintf(w, "  digest blake3:%s (source = image, %s)\n", r.Digest, verified)
+}
+
+type replicateResult struct {
+	Host        string  `json:"host"`
+	Disk        string  `json:"disk"`
+	Image       string  `json:"image"`
+	Size        int64   `json:"size"`
+	Pass        int     `json:"pass"`
+	Resumed     bool    `json:"resumed"`
+	Chunks      int64   `json:"chunks"`
+	Sent        int64   `json:"sent"`
+	Unchanged   int64   `json:"unchanged"`
+	Zero        int64   `json:"zero"`
+	ZeroWritten int64   `json:"zeroWritten"`
+	Skipped     int64   `json:"skipped"`
+	Retried     int64   `json:"retried"`
+	DataBytes   int64   `json:"dataBytes"`
+	WireBytes   int64   `json:"wireBytes"`
+	Digest      string  `json:"digest"`
+	Verified    bool    `json:"verified"`
+	Seconds     float64 `json:"seconds"`
+}
+
+func replicateJSON(host, img string, r *transfer.Result) replicateResult {
+	return replicateResult{Host: host, Disk: r.Disk, Image: img, Size: r.Size, Pass: r.Pass, Resumed: r.Resumed,
+		Chunks: r.Chunks, Sent: r.Sent, Unchanged: r.Unchanged, Zero: r.Zero, ZeroWritten: r.ZeroWritten,
+		Skipped: r.Skipped, Retried: r.Retried, DataBytes: r.DataBytes, WireBytes: r.WireBytes,
+		Digest: "blake3:" + r.Digest.String(), Verified: r.Verified, Seconds: r.Elapsed.Seconds()}
+}

@@ -1,0 +1,187 @@
+package transfer
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shift-migrate/shift/disk"
+)
+
+// AgentOptions tune the source side. The zero value is ready to use.
+type AgentOptions struct {
+	// Name is the disk's name sent in the hello (a device or image path); ""
+	// means "disk".
+	Name string
+	// Workers is how many chunks are read, hashed and compressed at once; 0
+	// means GOMAXPROCS, at most 8. Memory is about 2 × Workers × ChunkSize.
+	Workers int
+}
+
+func (o AgentOptions) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return min(runtime.GOMAXPROCS(0), 8)
+}
+
+// encoder compresses chunks; EncodeAll is safe for concurrent use.
+var encoder = sync.OnceValue(func() *zstd.Encoder {
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		panic(err) // only on invalid options
+	}
+	return e
+})
+
+// bufPool holds chunk-sized buffers (plus room for a reply header and zstd's
+// worst-case expansion).
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, ChunkSize+ChunkSize/64+1024); return &b }}
+
+func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
+func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
+
+// ServeAgent is the source side of the agent protocol: it sends the hello
+// describing src, then answers chunk requests read from in by writing replies
+// to out, until in ends (a clean end returns nil). It reads src only; it
+// never writes. A chunk it cannot read is reported to the appliance as an
+// error frame and the session goes on.
+func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Writer, opts AgentOptions) error {
+	size := src.Size()
+	ext, err := src.Extents(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	name := opts.Name
+	if name == "" {
+		name = "disk"
+	}
+	hello := Hello{Version: ProtocolVersion, ChunkSize: ChunkSize, Size: size, Name: name, Extents: chunkExtents(ext, size)}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	var wmu sync.Mutex
+	send := func(typ byte, tag uint64, body ...[]byte) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		if err := writeFrame(bw, typ, tag, body...); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	if err := send(frameHello, 0, hello.marshal()); err != nil {
+		return fmt.Errorf("agent: send hello: %w", err)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.workers())
+	br := bufio.NewReaderSize(in, 64<<10)
+	var rerr error
+	for {
+		if err := gctx.Err(); err != nil {
+			rerr = err
+			break
+		}
+		f, err := readFrame(br, nil)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			rerr = fmt.Errorf("agent: read request: %w", err)
+			break
+		}
+		if f.typ == frameExtents {
+			// Between passes: no request is out.
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			g, gctx = errgroup.WithContext(ctx)
+			g.SetLimit(opts.workers())
+			ext, err := src.Extents(ctx)
+			if err != nil {
+				return fmt.Errorf("agent: %w", err)
+			}
+			if err := send(frameExtents, 0, appendExtents(nil, chunkExtents(ext, size))); err != nil {
+				return fmt.Errorf("agent: send extents: %w", err)
+			}
+			continue
+		}
+		if f.typ != frameRequest {
+			rerr = fmt.Errorf("agent: %w: unexpected frame type %d", ErrCorrupt, f.typ)
+			break
+		}
+		q, err := parseRequest(f)
+		if err == nil && q.index >= chunks(size) {
+			err = fmt.Errorf("request for chunk %d: the disk has %d chunks", q.index, chunks(size))
+		}
+		if err != nil {
+			rerr = fmt.Errorf("agent: %w", err)
+			break
+		}
+		g.Go(func() error { return serveChunk(src, size, q, send) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return rerr
+}
+
+// serveChunk reads, hashes and compresses one chunk and sends the reply.
+func serveChunk(src disk.Source, size int64, q request, send func(byte, uint64, ...[]byte) error) error {
+	n := int(chunkLen(q.index, size))
+	off := q.index * ChunkSize
+	bp := getBuf()
+	defer putBuf(bp)
+	buf := (*bp)[:n]
+	m, err := src.ReadAt(buf, off)
+	if m == n {
+		err = nil
+	}
+	if err != nil {
+		msg := fmt.Sprintf("read %d bytes at offset %d: %v", n, off, err)
+		return send(frameError, uint64(q.index), []byte(msg))
+	}
+	tag := uint64(q.index)
+	if isZero(buf) {
+		return send(frameReply, tag, replyHeader(replyZero, ZeroHash(int64(n)), n))
+	}
+	h := hashChunk(buf)
+	if q.hasKnown && q.known == h {
+		return send(frameReply, tag, replyHeader(replyUnchanged, h, n))
+	}
+	zp := getBuf()
+	defer putBuf(zp)
+	z := encoder().EncodeAll(buf, (*zp)[:0])
+	*zp = z[:0]
+	if len(z) >= n {
+		return send(frameReply, tag, replyHeader(replyRaw, h, n), buf)
+	}
+	return send(frameReply, tag, replyHeader(replyZstd, h, n), z)
+}
+
+// chunkExtents rounds an extent map to chunks: a chunk is zero only when all
+// of it is known zero.
+func chunkExtents(ext []disk.Extent, size int64) []disk.Extent {
+	ext = disk.Normalize(ext, size)
+	var out []disk.Extent
+	for _, e := range ext {
+		if e.Data {
+			continue
+		}
+		first := (e.Offset + ChunkSize - 1) / ChunkSize * ChunkSize
+		end := e.End() / ChunkSize * ChunkSize
+		if e.End() == size {
+			end = size
+		}
+		if end > first {
+			out = append(out, disk.Extent{Offset: first, Length: end - first})
+		}
+	}
+	return disk.Normalize(out, size)
+}

@@ -1,0 +1,59 @@
+package transfer
+
+import (
+	"bytes"
+	"encoding/hex"
+
+	"github.com/zeebo/blake3"
+)
+
+// ChunkSize is the unit of transfer: 4 MiB, Azure's Put Page maximum. The
+// last chunk of a disk may be shorter.
+const ChunkSize = 4 << 20
+
+// Hash is the blake3-256 of a chunk's bytes.
+type Hash [32]byte
+
+// String returns the hash in hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// hashChunk returns the blake3-256 of p.
+func hashChunk(p []byte) Hash { return blake3.Sum256(p) }
+
+// fullZeroHash is the hash of a full all-zero chunk; a short last chunk is
+// hashed on demand.
+var fullZeroHash = hashChunk(make([]byte, ChunkSize))
+
+// ZeroHash returns the hash of n zero bytes.
+func ZeroHash(n int64) Hash {
+	if n == ChunkSize {
+		return fullZeroHash
+	}
+	return hashChunk(make([]byte, n))
+}
+
+// zeroChunk is a full chunk of zeros, for comparisons.
+var zeroChunk = make([]byte, ChunkSize)
+
+// isZero reports whether p (at most ChunkSize bytes) holds only zeros.
+func isZero(p []byte) bool { return bytes.Equal(p, zeroChunk[:len(p)]) }
+
+// chunks returns the number of chunks of a disk of size bytes.
+func chunks(size int64) int64 { return (size + ChunkSize - 1) / ChunkSize }
+
+// chunkLen returns the length of chunk i of a disk of size bytes.
+func chunkLen(i, size int64) int64 { return min(ChunkSize, size-i*ChunkSize) }
+
+// Digest is the whole-disk digest of one pass: blake3-256 over the ordered
+// per-chunk hashes (chunk 0 first, 32 bytes each). Both sides compute it: the
+// appliance from the hashes the agent reported for what it read, and again
+// from what the target holds after the pass.
+func Digest(hashes []Hash) Hash {
+	h := blake3.New()
+	for i := range hashes {
+		h.Write(hashes[i][:])
+	}
+	var d Hash
+	copy(d[:], h.Sum(nil))
+	return d
+}
