@@ -65,7 +65,7 @@ func GoArch(uname string) (string, bool) {
 // with its stdin and stdout as the protocol stream (through "sudo -n" when
 // the login user is not root and may use sudo), and reads its hello. Close
 // stops the agent and removes the binary; a failed deploy removes it too.
-func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (a *RemoteAgent, err error) {
+func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (_ *RemoteAgent, err error) {
 	if opts.Binary == nil {
 		return nil, errors.New("deploy agent: DeployOptions.Binary is required")
 	}
@@ -80,7 +80,7 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	if len(lines) != 3 {
 		return nil, fmt.Errorf("deploy agent: unexpected output of uname/id/mktemp: %q", res.Stdout)
 	}
-	a = &RemoteAgent{c: c, dir: lines[2]}
+	a := &RemoteAgent{c: c, dir: lines[2]}
 	defer func() {
 		if err != nil {
 			a.cleanup(ctx)

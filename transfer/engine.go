@@ -105,14 +105,20 @@ type Session struct {
 	broken error
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, through a rate limit
+// while a pass sets one.
 type countingReader struct {
-	r io.Reader
-	n atomic.Int64
+	r       io.Reader
+	limited io.Reader // r behind the pass's bandwidth limit, or nil
+	n       atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
+	r := c.r
+	if c.limited != nil {
+		r = c.limited
+	}
+	n, err := r.Read(p)
 	c.n.Add(int64(n))
 	return n, err
 }
@@ -309,6 +315,11 @@ func (s *Session) newPass(sink Sink, j Journal, opts Options) (*pass, error) {
 func (p *pass) run(ctx context.Context) (*Result, error) {
 	p.start = time.Now()
 	p.wire0 = p.s.r.n.Load()
+	if p.opts.BandwidthLimit > 0 {
+		// Only the pass's receiver reads the stream while it runs.
+		p.s.r.limited = LimitReader(ctx, p.s.r.r, p.opts.BandwidthLimit)
+		defer func() { p.s.r.limited = nil }()
+	}
 	pn, resumed := p.st.Open, p.st.Open != 0
 	if !resumed {
 		pn = p.st.LastPass + 1

@@ -44,11 +44,18 @@ func makeImage(t testing.TB, dir string, size int64, dataChunks []int64) string 
 	return p
 }
 
-// spread returns k chunk indexes spread over n chunks.
+// spread returns k distinct chunk indexes spread over n chunks, in order.
 func spread(n, k int64) []int64 {
 	out := make([]int64, 0, k)
 	for j := range k {
-		out = append(out, j*n/k+(j%3))
+		i := min(j*n/k+(j%3), n-1)
+		if len(out) > 0 && i <= out[len(out)-1] {
+			i = out[len(out)-1] + 1
+		}
+		out = append(out, i)
+	}
+	if out[len(out)-1] >= n {
+		panic("spread: too many chunks")
 	}
 	return out
 }
