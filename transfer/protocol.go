@@ -1,6 +1,18 @@
 package transfer
 
-// The agent protocol.
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"unicode/utf8"
+
+	"github.com/shift-migrate/shift/disk"
+)
+
+// ProtocolVersion is the version of the agent protocol that this shift
+// speaks, described here.
 //
 // The appliance talks to one agent per disk over a byte stream: the stdin and
 // stdout of "shift agent" run over SSH, or any other pipe. The protocol is
@@ -11,7 +23,7 @@ package transfer
 // Every message is one frame:
 //
 //	offset  size  field
-//	0       1     type (frameHello, frameRequest, frameReply, frameError)
+//	0       1     type: 1 hello, 2 request, 3 reply, 4 error, 5 extents
 //	1       1     flags, reserved: 0
 //	2       4     body length n, big endian, at most MaxFrameBody
 //	6       8     tag, big endian: the chunk index for requests, replies and
@@ -52,12 +64,16 @@ package transfer
 //	tag = chunk index; body: kind (1 byte), blake3 of the chunk's bytes (32),
 //	raw length (uint32), payload
 //
-// where kind is replyZero (all zeros, no payload), replyUnchanged (the hash
-// equals the known one, no payload), replyZstd (payload is one zstd frame)
-// or replyRaw (payload is the bytes; used when zstd would not shrink them).
-// When the agent cannot read a chunk it sends an error frame with the chunk's
-// tag; an error with tag 0 and no pending chunk is fatal. The body of an error
-// is a UTF-8 message.
+// where kind is 0 (all zeros, no payload), 1 (unchanged: the hash equals the
+// known one, no payload), 2 (payload is one zstd frame) or 3 (payload is the
+// raw bytes, when zstd would not shrink them). Chunks that the extent map
+// says are zero are never requested.
+//
+// When the agent cannot read a chunk it sends an error frame with the
+// chunk's index as tag and a UTF-8 message as body; the appliance fails the
+// pass with that message (finished chunks stay in the journal). An agent
+// that cannot start (no such disk, no permission) exits non-zero before its
+// hello, and its stderr explains why.
 //
 // Before every pass but the first, the appliance asks for the extents again
 // (the source's sparse map changes while it runs): an extents frame with an
@@ -66,19 +82,6 @@ package transfer
 //
 // The appliance ends the session by closing the agent's stdin; the agent
 // finishes the requests it has, then exits 0.
-
-import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"hash/crc32"
-	"io"
-	"unicode/utf8"
-
-	"github.com/shift-migrate/shift/disk"
-)
-
-// ProtocolVersion is the version of the agent protocol this shift speaks.
 const ProtocolVersion = 1
 
 // MaxFrameBody bounds a frame's body: a raw chunk plus its reply header, or a
