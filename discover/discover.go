@@ -49,6 +49,41 @@ type Options struct {
 	Generator string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Sample, when positive, collects performance samples from every host
+	// for this long after its probe, into Host.Samples (shift discover
+	// --sample). Sampling is outside Concurrency and Timeout: a host frees
+	// its probe slot when sampling starts, so all hosts are sampled at about
+	// the same time, and a host's timeout bounds its probe, not its samples.
+	// When ctx ends, sampling stops and the points collected so far are kept.
+	Sample time.Duration
+	// SampleInterval is the time between two samples, in whole seconds;
+	// 0 means DefaultSampleInterval(Sample).
+	SampleInterval time.Duration
+}
+
+// SampleReporter is an optional interface of a Reporter that is told when a
+// host's probe is done and its sampling starts.
+type SampleReporter interface {
+	// HostSampling is called when name starts sampling; until is when its
+	// series should be complete.
+	HostSampling(name string, until time.Time)
+}
+
+// DefaultSampleInterval is the interval used for a sampling window d when
+// none is given: a sixtieth of the window, at least 5 s, in whole seconds.
+func DefaultSampleInterval(d time.Duration) time.Duration {
+	return max(5*time.Second, (d / 60).Round(time.Second))
+}
+
+// SamplePlan returns how many points a window d at interval makes (one at
+// each end), and the interval actually used (whole seconds, at least 1 s,
+// DefaultSampleInterval when interval is 0).
+func SamplePlan(d, interval time.Duration) (count int, used time.Duration) {
+	if interval <= 0 {
+		interval = DefaultSampleInterval(d)
+	}
+	used = max(time.Second, interval.Round(time.Second))
+	return int(d/used) + 1, used
 }
 
 func (o *Options) now() time.Time {
@@ -78,6 +113,7 @@ func Run(ctx context.Context, hf *remote.HostsFile, names []string, opts Options
 	hosts := make([]inventory.Host, len(names))
 	var g errgroup.Group
 	g.SetLimit(limit)
+	var samplers sync.WaitGroup
 	var mu sync.Mutex
 	report := func(f func(Reporter)) {
 		if opts.Reporter != nil {
@@ -93,12 +129,27 @@ func Run(ctx context.Context, hf *remote.HostsFile, names []string, opts Options
 		}
 		g.Go(func() error {
 			report(func(r Reporter) { r.HostStarted(name) })
-			hosts[i] = Host(ctx, hf, name, opts)
-			report(func(r Reporter) { r.HostDone(&hosts[i]) })
+			h, smp := probeHost(ctx, hf, name, opts)
+			hosts[i] = h
+			if smp == nil {
+				report(func(r Reporter) { r.HostDone(&hosts[i]) })
+				return nil
+			}
+			// Sampling frees the probe slot: it waits, it does not work.
+			samplers.Go(func() {
+				report(func(r Reporter) {
+					if sr, ok := r.(SampleReporter); ok {
+						sr.HostSampling(name, smp.until(opts))
+					}
+				})
+				smp.run(ctx, &hosts[i], opts)
+				report(func(r Reporter) { r.HostDone(&hosts[i]) })
+			})
 			return nil
 		})
 	}
 	_ = g.Wait()
+	samplers.Wait()
 	inv := inventory.New(opts.Generator, opts.now())
 	inv.Hosts = hosts
 	inv.Sort()
@@ -112,8 +163,19 @@ func skipped(hf *remote.HostsFile, name string, err error) inventory.Host {
 	return h
 }
 
-// Host discovers one host of hf.
+// Host discovers one host of hf, and samples it when opts.Sample is set.
 func Host(ctx context.Context, hf *remote.HostsFile, name string, opts Options) inventory.Host {
+	h, smp := probeHost(ctx, hf, name, opts)
+	if smp != nil {
+		smp.run(ctx, &h, opts)
+	}
+	return h
+}
+
+// probeHost discovers one host. When opts.Sample is set and the probe
+// reached the host, it returns a sampler holding the open connection; the
+// caller must run it (which closes the connection).
+func probeHost(ctx context.Context, hf *remote.HostsFile, name string, opts Options) (inventory.Host, *sampler) {
 	start := opts.now()
 	log := opts.Logger
 	if log == nil {
@@ -123,13 +185,13 @@ func Host(ctx context.Context, hf *remote.HostsFile, name string, opts Options) 
 	h := inventory.Host{Name: name}
 	if e == nil {
 		h.AddError(inventory.Error{Step: "hosts file", Kind: inventory.ErrConfig, Message: fmt.Sprintf("host %s is not in %s", name, hf.Path)})
-		return h
+		return h, nil
 	}
 	h.Address = e.Address
 	t, err := hf.Resolve(name, opts.Overrides)
 	if err != nil {
 		h.AddError(remote.AsInventoryError("credentials", err))
-		return h
+		return h, nil
 	}
 	h.Transport = t.Transport
 	timeout := t.Timeout
@@ -143,11 +205,12 @@ func Host(ctx context.Context, hf *remote.HostsFile, name string, opts Options) 
 	defer cancel()
 	log.Debug("discover host", "host", name, "transport", t.Transport, "endpoint", t.Endpoint())
 
+	var smp *sampler
 	switch t.Transport {
 	case "ssh":
-		probeSSH(hctx, t, &h)
+		smp = probeSSH(hctx, t, &h, opts.Sample > 0)
 	case "winrm":
-		probeWinRM(hctx, t, &h)
+		smp = probeWinRM(hctx, t, &h, opts.Sample > 0)
 	}
 	// A probe that ran out of time says so once, with the limit that stopped it.
 	if errors.Is(hctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil && !hasKind(&h, inventory.ErrTimeout) {
@@ -164,7 +227,11 @@ func Host(ctx context.Context, hf *remote.HostsFile, name string, opts Options) 
 	for _, err := range h.Errors {
 		log.Info("discovery error", "host", name, "step", err.Step, "kind", err.Kind, "error", err.Message)
 	}
-	return h
+	if smp != nil && (ctx.Err() != nil || !h.Reachable() || hasKind(&h, inventory.ErrCanceled)) {
+		smp.close()
+		smp = nil
+	}
+	return h, smp
 }
 
 func hasKind(h *inventory.Host, kind string) bool {
@@ -176,22 +243,37 @@ func hasKind(h *inventory.Host, kind string) bool {
 	return false
 }
 
-func probeSSH(ctx context.Context, t remote.Target, h *inventory.Host) {
+// probeSSH probes over SSH. With keep, it returns a sampler that owns the
+// connection; otherwise it closes it.
+func probeSSH(ctx context.Context, t remote.Target, h *inventory.Host, keep bool) *sampler {
 	c, err := remote.DialSSH(ctx, *t.SSH)
 	if err != nil {
 		h.AddError(remote.AsInventoryError("connect", err))
-		return
+		return nil
 	}
-	defer c.Close()
 	ssh.Probe(ctx, c, h)
+	if !keep {
+		c.Close()
+		return nil
+	}
+	return &sampler{close: func() { c.Close() }, sample: func(ctx context.Context, n int, every time.Duration, onPoint func(inventory.Sample)) (*inventory.Samples, error) {
+		return ssh.Sample(ctx, c, n, every, onPoint)
+	}}
 }
 
-func probeWinRM(ctx context.Context, t remote.Target, h *inventory.Host) {
+// probeWinRM probes over WinRM; keep is as for probeSSH.
+func probeWinRM(ctx context.Context, t remote.Target, h *inventory.Host, keep bool) *sampler {
 	c, err := remote.DialWinRM(ctx, *t.WinRM)
 	if err != nil {
 		h.AddError(remote.AsInventoryError("connect", err))
-		return
+		return nil
 	}
-	defer c.Close()
 	winrm.Probe(ctx, c, h)
+	if !keep {
+		c.Close()
+		return nil
+	}
+	return &sampler{close: func() { c.Close() }, sample: func(ctx context.Context, n int, every time.Duration, onPoint func(inventory.Sample)) (*inventory.Samples, error) {
+		return winrm.Sample(ctx, c, n, every, onPoint)
+	}}
 }
