@@ -53,8 +53,11 @@ failed). Readiness is data: assess exits 0 whatever the verdicts, unless
 
 Prices come from a bundled, dated catalog of approximate list prices for one
 region; pass --catalog FILE (same JSON format) for real quotes or another
-region. With --samples FILE (performance samples) hosts are sized by the
---percentile of their load times --comfort; without, as they are configured.`,
+region. Hosts with performance samples are sized by the --percentile of
+their load times --comfort; without, as they are configured. The samples are
+those 'shift discover --sample' put into the inventory, or, for the hosts it
+names, a separate --samples FILE. The confidence rating says how far the
+samples cover the sizing (a window under a day gets at most two stars).`,
 		Example: `  shift assess --inventory inv.json --report assessment.html --report assessment.xlsx
   shift assess --inventory inv.json --waves prefix --report waves.md
   shift assess --inventory inv.json --fail-on not-ready --report out.json`,
@@ -66,7 +69,7 @@ region. With --samples FILE (performance samples) hosts are sized by the
 	fl.StringArrayVar(&f.reports, "report", nil, "write a report to FILE; the extension picks the format (.html .md .json .csv .xlsx); repeatable")
 	fl.StringVar(&f.catalog, "catalog", "", "VM size and disk price catalog (JSON) instead of the bundled approximation")
 	fl.StringVar(&f.region, "region", "", "Azure region the prices must be for; must match the catalog's region")
-	fl.StringVar(&f.samples, "samples", "", "performance samples (JSON) for performance-based sizing")
+	fl.StringVar(&f.samples, "samples", "", "performance samples (JSON) for performance-based sizing; they win over the inventory's samples for the hosts they name")
 	fl.Float64Var(&f.percentile, "percentile", assess.DefaultPercentile, "percentile of the samples to size for (1-100)")
 	fl.Float64Var(&f.comfort, "comfort", assess.DefaultComfort, "comfort factor multiplying the measured need (>= 1)")
 	fl.StringVar(&f.diskTier, "disk-tier", assess.DefaultDiskTier, "managed-disk tier: "+strings.Join(assess.DiskTiers, ", "))

@@ -27,6 +27,8 @@ type discoverFlags struct {
 	timeout     time.Duration
 	tofu        bool
 	knownHosts  string
+	sample      time.Duration
+	interval    time.Duration
 }
 
 func newDiscoverCmd() *cobra.Command {
@@ -42,10 +44,20 @@ One failing host never stops the others: its error, with a hint, goes into
 the inventory and the summary, and shift exits with status 3.
 
 SSH host keys are checked against known_hosts. An unknown key fails unless
---trust-on-first-use is given, which records it; a changed key always fails.`,
+--trust-on-first-use is given, which records it; a changed key always fails.
+
+With --sample DURATION, every host that was reached is then watched for that
+long: CPU busy share, memory in use, disk IOPS and throughput (physical disks)
+and network throughput, one point per --sample-interval (default: a sixtieth
+of the window, at least 5s). Linux hosts are read from /proc by one shell loop;
+Windows hosts through Get-Counter. All hosts are sampled at the same time, and
+the samples go into the inventory, where 'shift assess' sizes from them.
+Ctrl-C during sampling stops it and writes the inventory with the points
+collected so far (exit status 130).`,
 		Example: `  shift discover --hosts hosts.yaml -o inventory.json
   shift discover --hosts hosts.yaml db01 web01 > inventory.json
-  shift discover --hosts hosts.yaml -o inv.json --json | jq .`,
+  shift discover --hosts hosts.yaml -o inv.json --json | jq .
+  shift discover --hosts hosts.yaml --sample 10m -o inv.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiscover(cmd, f, args)
 		},
@@ -58,6 +70,8 @@ SSH host keys are checked against known_hosts. An unknown key fails unless
 	fl.DurationVar(&f.timeout, "timeout", discover.DefaultTimeout, "time limit for one host (a host's timeout in the hosts file wins)")
 	fl.BoolVar(&f.tofu, "trust-on-first-use", false, "record unknown SSH host keys in known_hosts instead of failing (a changed key still fails)")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for every SSH host (default: the hosts file's, else ~/.ssh/known_hosts)")
+	fl.DurationVar(&f.sample, "sample", 0, "after the probe, collect performance samples for this long (e.g. 10m, 24h) for performance-based sizing")
+	fl.DurationVar(&f.interval, "sample-interval", 0, "time between two samples, whole seconds (default: --sample/60, at least 5s)")
 	return cmd
 }
 
@@ -72,6 +86,14 @@ func runDiscover(cmd *cobra.Command, f discoverFlags, names []string) error {
 		return usageError(fmt.Errorf("--concurrency %d: must be at least 1", f.concurrency), "")
 	case f.timeout <= 0:
 		return usageError(fmt.Errorf("--timeout %s: must be positive", f.timeout), "")
+	case f.sample < 0:
+		return usageError(fmt.Errorf("--sample %s: must be positive", f.sample), "")
+	case f.interval != 0 && f.sample == 0:
+		return usageError(errors.New("--sample-interval needs --sample"), "add --sample 10m (how long to sample)")
+	case f.interval != 0 && f.interval < time.Second:
+		return usageError(fmt.Errorf("--sample-interval %s: must be at least 1s", f.interval), "")
+	case f.sample > 0 && f.sample < max(f.interval, time.Second):
+		return usageError(fmt.Errorf("--sample %s is shorter than one interval (%s)", f.sample, max(f.interval, time.Second)), "sample for longer, or with a shorter --sample-interval")
 	}
 	hf, err := remote.LoadHosts(f.hosts)
 	if err != nil {
@@ -96,26 +118,33 @@ func runDiscover(cmd *cobra.Command, f discoverFlags, names []string) error {
 	for _, n := range hf.Names() {
 		width = max(width, len(n))
 	}
-	var rep discover.Reporter = &textProgress{w: stderr, total: total, width: width}
+	text := &textProgress{w: stderr, total: total, width: width, sample: f.sample}
+	var rep discover.Reporter = text
 	if f.json {
 		rep = &jsonProgress{enc: json.NewEncoder(stdout), total: total}
 	}
 	ctx := cmd.Context()
 	start := time.Now()
 	inv, err := discover.Run(ctx, hf, names, discover.Options{
-		Concurrency: f.concurrency,
-		Timeout:     f.timeout,
-		Overrides:   remote.Overrides{TrustOnFirstUse: f.tofu, KnownHosts: f.knownHosts},
-		Reporter:    rep,
-		Generator:   "shift " + versionString(),
+		Concurrency:    f.concurrency,
+		Timeout:        f.timeout,
+		Overrides:      remote.Overrides{TrustOnFirstUse: f.tofu, KnownHosts: f.knownHosts},
+		Reporter:       rep,
+		Generator:      "shift " + versionString(),
+		Sample:         f.sample,
+		SampleInterval: f.interval,
 	})
+	text.stop()
 	if err != nil {
 		return usageError(err, "")
+	}
+	if f.sample > 0 && ctx.Err() != nil {
+		fmt.Fprintln(stderr, sampledNote(inv, "sampling stopped early (interrupted): the inventory keeps"))
 	}
 	if err := writeInventory(inv, f.output, stdout); err != nil {
 		return err
 	}
-	failed := printSummary(stderr, inv, time.Since(start))
+	failed := printSummary(stderr, inv, time.Since(start), f.sample > 0)
 	if f.output != "" {
 		fmt.Fprintf(stderr, "inventory written to %s\n", f.output)
 	}
@@ -166,10 +195,14 @@ func writeInventory(inv *inventory.Inventory, path string, stdout io.Writer) err
 
 // printSummary writes the table of hosts and then each host's errors with
 // their hints. It returns the number of hosts with errors.
-func printSummary(w io.Writer, inv *inventory.Inventory, took time.Duration) int {
+func printSummary(w io.Writer, inv *inventory.Inventory, took time.Duration, sampled bool) int {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tTRANSPORT\tOS\tCPU\tMEMORY\tDISKS\tSQL\tSHAREPOINT\tSTATUS")
+	samplesCol := ""
+	if sampled {
+		samplesCol = "SAMPLES\t"
+	}
+	fmt.Fprintln(tw, "HOST\tTRANSPORT\tOS\tCPU\tMEMORY\tDISKS\tSQL\tSHAREPOINT\t"+samplesCol+"STATUS")
 	failed := 0
 	for _, h := range inv.Hosts {
 		status := "ok"
@@ -182,6 +215,9 @@ func printSummary(w io.Writer, inv *inventory.Inventory, took time.Duration) int
 			status = fmt.Sprintf("incomplete: %d error(s)", len(h.Errors))
 		case !h.OK():
 			status = fmt.Sprintf("ok, %d note(s)", len(h.Errors))
+		}
+		if sampled {
+			status = samplesLabel(h.Samples) + "\t" + status
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, dash(h.Transport), dash(osLabel(h.OS)),
 			count(h.CPU.Logical), bytesLabel(h.Memory.TotalBytes), disksLabel(h.Disks), sqlLabel(h), spLabel(h), status)
@@ -268,16 +304,74 @@ func spLabel(h inventory.Host) string {
 	return fmt.Sprintf("%d sites", len(h.SharePoint.SiteCollections))
 }
 
-// textProgress prints a line per finished host on stderr.
+// textProgress prints a line per finished host on stderr; with sampling, a
+// line when a host starts sampling and, while any samples, how long is left.
 type textProgress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	total int
-	width int // of the longest host name
-	done  int
+	mu     sync.Mutex
+	w      io.Writer
+	total  int
+	width  int // of the longest host name
+	done   int
+	sample time.Duration // the sampling window; 0 when not sampling
+
+	sampling int       // hosts sampling now
+	eta      time.Time // when the last sampling host should be done
+	ticker   *time.Ticker
+	quit     chan struct{}
 }
 
 func (p *textProgress) HostStarted(string) {}
+
+// HostSampling says that a host's probe is done and its sampling started,
+// and starts the periodic line with the time left.
+func (p *textProgress) HostSampling(name string, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sampling++
+	p.eta = later(p.eta, until)
+	fmt.Fprintf(p.w, "[%*s] %-*s sampling for %s, until %s (all hosts done at about %s)\n", 2*len(fmt.Sprint(p.total))+1, "…", p.width, name,
+		p.sample, until.Format(time.TimeOnly), p.eta.Format(time.TimeOnly))
+	if p.ticker == nil {
+		p.ticker = time.NewTicker(max(10*time.Second, p.sample/10))
+		p.quit = make(chan struct{})
+		go p.tick(p.ticker, p.quit)
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (p *textProgress) tick(t *time.Ticker, quit chan struct{}) {
+	for {
+		select {
+		case <-quit:
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			if p.sampling > 0 {
+				left := max(0, p.eta.Sub(now)).Round(time.Second)
+				fmt.Fprintf(p.w, "sampling %d host(s): %s left, done at about %s (Ctrl-C stops sampling and keeps the samples so far)\n",
+					p.sampling, left, p.eta.Format(time.TimeOnly))
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// stop ends the periodic line. It is safe to call when sampling never began.
+func (p *textProgress) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ticker != nil {
+		p.ticker.Stop()
+		close(p.quit)
+		p.ticker = nil
+	}
+}
 
 func (p *textProgress) HostDone(h *inventory.Host) {
 	p.mu.Lock()
@@ -294,12 +388,43 @@ func (p *textProgress) HostDone(h *inventory.Host) {
 	if !h.OK() && !h.Failed() {
 		status = fmt.Sprintf("ok, %d note(s)", len(h.Errors))
 	}
+	if h.Samples != nil {
+		p.sampling--
+		status += ", " + samplesLabel(h.Samples)
+	}
 	fmt.Fprintf(p.w, "[%*d/%d] %-*s %-6s %5.1fs  %s\n", len(fmt.Sprint(p.total)), p.done, p.total, p.width, h.Name, h.Transport, h.ProbeSeconds, status)
 }
 
+// samplesLabel says how many samples a host has and over how long.
+func samplesLabel(s *inventory.Samples) string {
+	if s == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d samples over %s", len(s.Points), s.End.Sub(s.Start).Round(time.Second))
+}
+
+// sampledNote counts the samples an inventory holds, after prefix.
+func sampledNote(inv *inventory.Inventory, prefix string) string {
+	hosts, points, windows := 0, 0, false
+	for _, h := range inv.Hosts {
+		if h.Samples != nil {
+			hosts++
+			points += len(h.Samples.Points)
+		}
+		windows = windows || h.Transport == "winrm" && h.Reachable()
+	}
+	note := fmt.Sprintf("%s %d sample(s) from %d host(s)", prefix, points, hosts)
+	if windows {
+		note += "; Windows hosts lose the samples of the Get-Counter run in flight (up to 2 minutes)"
+	}
+	return note
+}
+
 // jsonProgress prints NDJSON events on stdout. The event schema is stable:
-// {"event":"host-started","host":NAME} and
-// {"event":"host-done","host":NAME,"ok":BOOL,"done":N,"total":N,"seconds":F,"errors":[...]},
+// {"event":"host-started","host":NAME},
+// {"event":"host-sampling","host":NAME,"until":RFC3339} (with --sample: the
+// probe is done, sampling runs until then) and
+// {"event":"host-done","host":NAME,"ok":BOOL,"done":N,"total":N,"seconds":F,"samples":N,"errors":[...]},
 // where ok is false when the host failed or its inventory is incomplete
 // (errors of kind "unsupported" are notes and leave ok true).
 type jsonProgress struct {
@@ -309,6 +434,11 @@ type jsonProgress struct {
 	done  int
 }
 
+var (
+	_ discover.SampleReporter = (*textProgress)(nil)
+	_ discover.SampleReporter = (*jsonProgress)(nil)
+)
+
 type progressEvent struct {
 	Event   string            `json:"event"`
 	Host    string            `json:"host"`
@@ -316,7 +446,16 @@ type progressEvent struct {
 	Done    int               `json:"done,omitempty"`
 	Total   int               `json:"total,omitempty"`
 	Seconds float64           `json:"seconds,omitempty"`
+	Until   *time.Time        `json:"until,omitempty"`
+	Samples int               `json:"samples,omitempty"`
 	Errors  []inventory.Error `json:"errors,omitempty"`
+}
+
+func (p *jsonProgress) HostSampling(name string, until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u := until.UTC()
+	p.enc.Encode(progressEvent{Event: "host-sampling", Host: name, Total: p.total, Until: &u})
 }
 
 func (p *jsonProgress) HostStarted(name string) {
@@ -330,5 +469,9 @@ func (p *jsonProgress) HostDone(h *inventory.Host) {
 	defer p.mu.Unlock()
 	p.done++
 	ok := !h.Failed()
-	p.enc.Encode(progressEvent{Event: "host-done", Host: h.Name, OK: &ok, Done: p.done, Total: p.total, Seconds: h.ProbeSeconds, Errors: h.Errors})
+	n := 0
+	if h.Samples != nil {
+		n = len(h.Samples.Points)
+	}
+	p.enc.Encode(progressEvent{Event: "host-done", Host: h.Name, OK: &ok, Done: p.done, Total: p.total, Seconds: h.ProbeSeconds, Samples: n, Errors: h.Errors})
 }
