@@ -22,6 +22,9 @@ type DeployOptions struct {
 	Disk string
 	// Workers is passed to the agent as --workers; 0 lets it choose.
 	Workers int
+	// Dir is the directory on the source in which a private directory for
+	// the binary is made; "" means /tmp. It must not be mounted noexec.
+	Dir string
 }
 
 // RemoteAgent is a shift agent running on a source over SSH, with the
@@ -34,7 +37,8 @@ type RemoteAgent struct {
 	Sudo bool
 
 	c       *remote.SSHClient
-	dir     string
+	base    string // DeployOptions.Dir
+	dir     string // the private directory in base
 	wait    func() error
 	cleaned bool
 }
@@ -69,7 +73,12 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	if opts.Binary == nil {
 		return nil, errors.New("deploy agent: DeployOptions.Binary is required")
 	}
-	res, err := c.Run(ctx, "uname -m; id -u; mktemp -d /tmp/shift-agent.XXXXXX")
+	base := opts.Dir
+	if base == "" {
+		base = "/tmp"
+	}
+	mk := "uname -m; id -u; mktemp -d " + remote.ShellQuote(path.Join(base, "shift-agent.XXXXXX"))
+	res, err := c.Run(ctx, mk)
 	if err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
@@ -78,9 +87,9 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	}
 	lines := strings.Fields(string(res.Stdout))
 	if len(lines) != 3 {
-		return nil, fmt.Errorf("deploy agent: unexpected output of uname/id/mktemp: %q", res.Stdout)
+		return nil, fmt.Errorf("deploy agent: unexpected output of uname, id and mktemp in %s: %q", base, res.Stdout)
 	}
-	a := &RemoteAgent{c: c, dir: lines[2]}
+	a := &RemoteAgent{c: c, dir: lines[2], base: base}
 	defer func() {
 		if err != nil {
 			a.cleanup(ctx)
@@ -164,7 +173,7 @@ func (a *RemoteAgent) Close(ctx context.Context) error {
 }
 
 func (a *RemoteAgent) cleanup(ctx context.Context) error {
-	if a.cleaned || a.dir == "" || !strings.HasPrefix(a.dir, "/tmp/shift-agent.") {
+	if a.cleaned || a.dir == "" || !strings.HasPrefix(a.dir, path.Join(a.base, "shift-agent.")) {
 		return nil
 	}
 	a.cleaned = true

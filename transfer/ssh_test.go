@@ -69,11 +69,20 @@ func sshSource(t testing.TB, user string) (*sshd.Server, *remote.SSHClient) {
 	return s, c
 }
 
+// agentDir is where the source (this machine) keeps the agent binary: a
+// directory of the test, open to the sudo test user.
+func agentDir(t testing.TB) string {
+	d := t.TempDir()
+	os.Chmod(filepath.Dir(d), 0o755)
+	os.Chmod(d, 0o777)
+	return d
+}
+
 func deploy(t testing.TB, c *remote.SSHClient, diskPath string) *RemoteAgent {
 	t.Helper()
 	bin := shiftBinary(t)
 	ctx := context.Background()
-	a, err := DeployAgent(ctx, c, DeployOptions{Disk: diskPath, Binary: func(string) (string, error) { return bin, nil }})
+	a, err := DeployAgent(ctx, c, DeployOptions{Disk: diskPath, Dir: agentDir(t), Binary: func(string) (string, error) { return bin, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,16 +205,15 @@ func TestDeployErrors(t *testing.T) {
 	ctx := context.Background()
 	_, c := sshSource(t, "")
 	bin := shiftBinary(t)
-	before, _ := filepath.Glob("/tmp/shift-agent.*")
-	_, err := DeployAgent(ctx, c, DeployOptions{Disk: "/nonexistent/disk.img", Binary: func(string) (string, error) { return bin, nil }})
+	dir := agentDir(t)
+	_, err := DeployAgent(ctx, c, DeployOptions{Disk: "/nonexistent/disk.img", Dir: dir, Binary: func(string) (string, error) { return bin, nil }})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/disk.img") || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("err = %v, want the agent's open error", err)
 	}
-	after, _ := filepath.Glob("/tmp/shift-agent.*")
-	if len(after) > len(before) {
-		t.Fatalf("agent directories left behind: %v", after)
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Fatalf("agent directories left behind: %v", left)
 	}
-	_, err = DeployAgent(ctx, c, DeployOptions{Binary: func(a string) (string, error) { return "", fmt.Errorf("no agent for %s", a) }})
+	_, err = DeployAgent(ctx, c, DeployOptions{Dir: dir, Binary: func(a string) (string, error) { return "", fmt.Errorf("no agent for %s", a) }})
 	if err == nil || !strings.Contains(err.Error(), "no agent for") {
 		t.Fatalf("err = %v", err)
 	}
@@ -258,7 +266,7 @@ func TestReplicateCLIKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	args := []string{"replicate", "--hosts", hosts, "src", "--disk", img, "--to", out, "--json"}
+	args := []string{"replicate", "--hosts", hosts, "src", "--disk", img, "--to", out, "--json", "--agent-dir", agentDir(t)}
 
 	cmd := exec.Command(bin, append(args, "--bwlimit", "6M")...)
 	var stderr strings.Builder

@@ -31,6 +31,7 @@ type replicateFlags struct {
 	json       bool
 	tofu       bool
 	knownHosts string
+	agentDir   string
 }
 
 func newReplicateCmd() *cobra.Command {
@@ -65,6 +66,7 @@ Progress goes to stderr; a summary of the pass goes to stdout.`,
 	fl.StringVar(&f.bwlimit, "bwlimit", "", "limit on the wire, bytes per second, with an optional K, M or G suffix (\"50M\")")
 	fl.IntVar(&f.workers, "workers", 0, "chunks handled at once on each side (default: CPUs, at most 8)")
 	fl.BoolVar(&f.json, "json", false, "print the pass's result as one JSON object on stdout")
+	fl.StringVar(&f.agentDir, "agent-dir", "", "directory on the host for the uploaded agent, removed afterwards (default /tmp; must not be noexec)")
 	fl.BoolVar(&f.tofu, "trust-on-first-use", false, "record an unknown SSH host key in known_hosts instead of failing")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file (default: the hosts file's, else ~/.ssh/known_hosts)")
 	return cmd
@@ -109,7 +111,7 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 		return hinted(err)
 	}
 	defer c.Close()
-	agent, err := transfer.DeployAgent(ctx, c, transfer.DeployOptions{Binary: agentBinary, Disk: f.disk, Workers: f.workers})
+	agent, err := transfer.DeployAgent(ctx, c, transfer.DeployOptions{Binary: agentBinary, Disk: f.disk, Workers: f.workers, Dir: f.agentDir})
 	if err != nil {
 		return hinted(err)
 	}
