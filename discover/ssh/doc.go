@@ -10,5 +10,10 @@
 // between marker lines. Each section has its own pure parser; a failed step is
 // recorded on the host as an inventory.Error and the probe goes on.
 //
+// [Sample] collects performance points with one long-running sh loop that
+// reads /proc (uptime, stat, meminfo, diskstats, net/dev) once per interval
+// with shell builtins; rates are computed from the differences on the
+// appliance side by a pure parser.
+//
 // Imported by package discover only.
 package ssh
