@@ -155,7 +155,7 @@ func TestRunSamplesInterrupted(t *testing.T) {
 func TestSamplePlan(t *testing.T) {
 	for _, tc := range []struct {
 		d, interval, want time.Duration
-		count            int
+		count             int
 	}{
 		{10 * time.Minute, 0, 10 * time.Second, 61},
 		{time.Minute, 0, 5 * time.Second, 13},
