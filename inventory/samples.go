@@ -12,9 +12,10 @@ import (
 // Like [SchemaVersion], it grows only when a field changes meaning or goes.
 const SamplesSchemaVersion = 1
 
-// SampleSet holds performance samples of several hosts, collected over a
-// window (shift discover --sample). It is a document of its own, next to the
-// inventory, so that an inventory stays valid without samples.
+// SampleSet holds performance samples of several hosts as a document of its
+// own (shift assess --samples FILE), for samples collected outside shift.
+// Samples that shift discover --sample collects travel inside the inventory,
+// in [Host.Samples]; a SampleSet entry wins over them for its host.
 type SampleSet struct {
 	// SchemaVersion is the version of the model this document follows.
 	SchemaVersion int `json:"schemaVersion"`
