@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -54,6 +55,15 @@ func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
 // to out, until in ends (a clean end returns nil). It reads src only; it
 // never writes. A chunk it cannot read is reported to the appliance as an
 // error frame and the session goes on.
+//
+// The disk it serves is src as its extents declare it: the ranges src maps
+// as zero (holes, space a filesystem marks free) are sent as zeros even
+// where the device still holds old bytes, inside a chunk as well as for
+// whole chunks. Hashes and the whole-disk digest cover that declared disk,
+// so the copy is checked against exactly what was meant to be copied. The
+// map is taken at the start of the session and again before every later
+// pass; data written to space that was free when the map was taken is
+// copied by the next pass.
 func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Writer, opts AgentOptions) error {
 	size := src.Size()
 	ext, err := src.Extents(ctx)
@@ -64,6 +74,7 @@ func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Write
 	if name == "" {
 		name = "disk"
 	}
+	free := zeroRanges(ext, size)
 	hello := Hello{Version: ProtocolVersion, ChunkSize: ChunkSize, Size: size, Name: name, Extents: chunkExtents(ext, size)}
 	bw := bufio.NewWriterSize(out, 64<<10)
 	var wmu sync.Mutex
@@ -107,6 +118,7 @@ func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Write
 			if err != nil {
 				return fmt.Errorf("agent: %w", err)
 			}
+			free = zeroRanges(ext, size)
 			if err := send(frameExtents, 0, appendExtents(nil, chunkExtents(ext, size))); err != nil {
 				return fmt.Errorf("agent: send extents: %w", err)
 			}
@@ -124,7 +136,7 @@ func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Write
 			rerr = fmt.Errorf("agent: %w", err)
 			break
 		}
-		g.Go(func() error { return serveChunk(src, size, q, send) })
+		g.Go(func() error { return serveChunk(src, size, free, q, send) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -132,8 +144,9 @@ func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Write
 	return rerr
 }
 
-// serveChunk reads, hashes and compresses one chunk and sends the reply.
-func serveChunk(src disk.Source, size int64, q request, send func(byte, uint64, ...[]byte) error) error {
+// serveChunk reads, hashes and compresses one chunk and sends the reply. The
+// chunk's bytes in the free ranges count as zeros.
+func serveChunk(src disk.Source, size int64, free []disk.Extent, q request, send func(byte, uint64, ...[]byte) error) error {
 	n := int(chunkLen(q.index, size))
 	off := q.index * ChunkSize
 	bp := getBuf()
@@ -147,6 +160,7 @@ func serveChunk(src disk.Source, size int64, q request, send func(byte, uint64, 
 		msg := fmt.Sprintf("read %d bytes at offset %d: %v", n, off, err)
 		return send(frameError, uint64(q.index), []byte(msg))
 	}
+	clearFree(buf, off, free)
 	tag := uint64(q.index)
 	if isZero(buf) {
 		return send(frameReply, tag, replyHeader(replyZero, ZeroHash(int64(n)), n))
@@ -163,6 +177,28 @@ func serveChunk(src disk.Source, size int64, q request, send func(byte, uint64, 
 		return send(frameReply, tag, replyHeader(replyRaw, h, n), buf)
 	}
 	return send(frameReply, tag, replyHeader(replyZstd, h, n), z)
+}
+
+// zeroRanges returns the ranges of ext known to be zero, in order.
+func zeroRanges(ext []disk.Extent, size int64) []disk.Extent {
+	var out []disk.Extent
+	for _, e := range disk.Normalize(ext, size) {
+		if !e.Data {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// clearFree zeros the bytes of buf, which holds the disk from off, that fall
+// in the sorted ranges of free.
+func clearFree(buf []byte, off int64, free []disk.Extent) {
+	end := off + int64(len(buf))
+	i := sort.Search(len(free), func(i int) bool { return free[i].End() > off })
+	for ; i < len(free) && free[i].Offset < end; i++ {
+		lo, hi := max(free[i].Offset, off), min(free[i].End(), end)
+		clear(buf[lo-off : hi-off])
+	}
 }
 
 // chunkExtents rounds an extent map to chunks: a chunk is zero only when all

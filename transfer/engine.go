@@ -356,6 +356,11 @@ func (p *pass) run(ctx context.Context) (*Result, error) {
 	if err := p.verify(ctx); err != nil {
 		return p.result(), fmt.Errorf("pass %d of %s: %w", pn, p.s.hello.Name, err)
 	}
+	if f, ok := p.sink.(Finisher); ok {
+		if err := f.Finish(); err != nil {
+			return p.result(), fmt.Errorf("pass %d of %s: target: %w", pn, p.s.hello.Name, err)
+		}
+	}
 	if err := p.j.EndPass(pn, p.res.Digest); err != nil {
 		return p.result(), err
 	}

@@ -43,10 +43,23 @@ type Extenter interface {
 	Extents(ctx context.Context) ([]disk.Extent, error)
 }
 
-// FileSink is a sink backed by a sparse raw image file.
+// Finisher is a sink that completes its container once a pass has been
+// verified: an image sink writes its trailer (a VHD footer). Pass calls
+// Finish after the digests matched and before the journal records the pass
+// as complete, so a complete pass in the journal means a complete image.
+type Finisher interface {
+	Finish() error
+}
+
+// FileSink is a sink backed by a sparse image file: the disk's bytes from
+// offset 0, optionally padded to a larger data area and followed by a
+// trailer (a fixed VHD is the raw disk, padded to a whole MiB, then its
+// footer).
 type FileSink struct {
-	f    *os.File
-	size int64
+	f       *os.File
+	size    int64
+	area    int64
+	trailer []byte
 }
 
 var (
@@ -54,14 +67,44 @@ var (
 	_ Syncer       = (*FileSink)(nil)
 	_ ReadableSink = (*FileSink)(nil)
 	_ Extenter     = (*FileSink)(nil)
+	_ Finisher     = (*FileSink)(nil)
 )
+
+// ImageOptions shape the file of an image sink. The zero value is a raw
+// image that keeps the file's existing content.
+type ImageOptions struct {
+	// Fresh discards any existing content: the file becomes all holes.
+	Fresh bool
+	// Area is the size of the data area, at least the disk's size; bytes
+	// between the disk's end and Area read as zeros. 0 means the disk's size.
+	Area int64
+	// Trailer is written right after the data area by Finish, at the end of
+	// every pass; nil means none. The file is Area + len(Trailer) bytes
+	// from the start: until the first pass ends the trailer reads as zeros.
+	Trailer []byte
+}
 
 // OpenFileSink opens or creates the raw image at path for a disk of size
 // bytes. With fresh, any existing content is discarded (the file becomes
 // all holes); otherwise an existing file must already have that size.
 func OpenFileSink(path string, size int64, fresh bool) (*FileSink, error) {
+	return OpenImageSink(path, size, ImageOptions{Fresh: fresh})
+}
+
+// OpenImageSink opens or creates the image at path for a disk of size bytes,
+// shaped by opts. An existing file that is kept must already have the
+// shape's length.
+func OpenImageSink(path string, size int64, opts ImageOptions) (*FileSink, error) {
+	area := opts.Area
+	if area == 0 {
+		area = size
+	}
+	if area < size {
+		return nil, fmt.Errorf("target image %s: data area of %d bytes is smaller than the disk's %d", path, area, size)
+	}
+	want := area + int64(len(opts.Trailer))
 	flag := os.O_RDWR | os.O_CREATE
-	if fresh {
+	if opts.Fresh {
 		flag |= os.O_TRUNC
 	}
 	f, err := os.OpenFile(path, flag, 0o600)
@@ -74,17 +117,28 @@ func OpenFileSink(path string, size int64, fresh bool) (*FileSink, error) {
 		return nil, fmt.Errorf("target image: %w", err)
 	}
 	switch {
-	case st.Size() == size:
+	case st.Size() == want:
 	case st.Size() == 0:
-		if err := f.Truncate(size); err != nil {
+		if err := f.Truncate(want); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("target image %s: set size %d: %w", path, size, err)
+			return nil, fmt.Errorf("target image %s: set size %d: %w", path, want, err)
 		}
 	default:
 		f.Close()
-		return nil, fmt.Errorf("target image %s has %d bytes but the source disk has %d: the source disk changed size; move the image away to start over", path, st.Size(), size)
+		return nil, fmt.Errorf("target image %s has %d bytes but a copy of the source disk (%d bytes) takes %d: the source disk changed size, or the file is not this disk's copy; move the image away to start over", path, st.Size(), size, want)
 	}
-	return &FileSink{f: f, size: size}, nil
+	return &FileSink{f: f, size: size, area: area, trailer: opts.Trailer}, nil
+}
+
+// Finish writes the trailer, if any, after the data area and flushes the
+// file to stable storage.
+func (s *FileSink) Finish() error {
+	if len(s.trailer) > 0 {
+		if _, err := s.f.WriteAt(s.trailer, s.area); err != nil {
+			return fmt.Errorf("target image %s: write trailer: %w", s.f.Name(), err)
+		}
+	}
+	return s.f.Sync()
 }
 
 // WriteAt writes p at off.

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/shift-migrate/shift/convert"
 	"github.com/shift-migrate/shift/disk"
 	"github.com/shift-migrate/shift/transfer"
 )
@@ -26,7 +29,16 @@ binary to the source, runs "shift agent" over SSH and speaks shift's framed
 agent protocol with it over stdin and stdout. The agent opens the disk
 read-only and never writes to it.
 
-Without --disk the agent reads the disk that holds the root filesystem.`,
+Without --disk the agent reads the disk that holds the root filesystem.
+
+The agent maps the disk with the filesystems' allocation maps (ext4, FAT and
+NTFS bitmaps) before every pass: space a filesystem marks free is neither
+read nor sent, on block devices and non-sparse images too, and the copy
+reads as zeros there. What a filesystem does not use does not matter to it;
+the whole-disk digest covers what the agent declares (free space as zeros)
+on both sides, so it still proves the copy equal. On a mounted filesystem the
+on-disk maps can lag behind new allocations: the next pass catches those
+chunks, and the final pass of a cutover runs on a frozen filesystem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if diskPath == "" {
@@ -45,13 +57,46 @@ Without --disk the agent reads the disk that holds the root filesystem.`,
 				return &exitError{code: exitFailure, err: fmt.Errorf("agent: open disk: %w", err), hint: hint}
 			}
 			defer d.Close()
-			return transfer.ServeAgent(cmd.Context(), d, cmd.InOrStdin(), cmd.OutOrStdout(),
+			src := &mappedDisk{File: d, warn: cmd.ErrOrStderr()}
+			return transfer.ServeAgent(cmd.Context(), src, cmd.InOrStdin(), cmd.OutOrStdout(),
 				transfer.AgentOptions{Name: diskPath, Workers: workers})
 		},
 	}
 	cmd.Flags().StringVar(&diskPath, "disk", "", "block device or image file to read (default: the disk holding /)")
 	cmd.Flags().IntVar(&workers, "workers", 0, "chunks read and compressed at once (default: CPUs, at most 8)")
 	return cmd
+}
+
+// mappedDisk is a source disk whose extents come from convert.Inspect: the
+// image's holes plus the free space of the filesystems whose allocation maps
+// can be read. transfer asks for them at the start of the session and again
+// before every later pass, so a delta pass skips what became free and zeros
+// it on the target.
+type mappedDisk struct {
+	*disk.File
+	warn   io.Writer // where a failed inspection is reported; nil discards
+	warned bool
+}
+
+var _ disk.Source = (*mappedDisk)(nil)
+
+// Extents maps the disk with its filesystems' allocation maps. When the
+// partition table or a filesystem cannot be read, the agent falls back to
+// the plain map of the file (everything allocated counts as data): slower,
+// never wrong.
+func (m *mappedDisk) Extents(ctx context.Context) ([]disk.Extent, error) {
+	l, err := convert.Inspect(ctx, m.File)
+	if err == nil {
+		return l.Extents, nil
+	}
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	if m.warn != nil && !m.warned {
+		m.warned = true
+		fmt.Fprintf(m.warn, "agent: %s: %v; reading every allocated byte instead of using the filesystems' maps\n", m.Name(), err)
+	}
+	return m.File.Extents(ctx)
 }
 
 // rootDisk finds the whole disk under the root filesystem through

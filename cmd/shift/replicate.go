@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shift-migrate/shift/convert"
 	"github.com/shift-migrate/shift/remote"
 	"github.com/shift-migrate/shift/transfer"
 )
@@ -32,14 +34,16 @@ type replicateFlags struct {
 	tofu       bool
 	knownHosts string
 	agentDir   string
+	format     string
 }
 
 func newReplicateCmd() *cobra.Command {
 	var f replicateFlags
 	cmd := &cobra.Command{
 		Use:   "replicate --hosts FILE HOST --to DIR [--disk DEV]",
-		Short: "Copy a Linux server's disk block by block into a raw image",
-		Long: `Replicate copies one disk of a Linux host into DIR/<host>-<disk>.raw while the
+		Short: "Copy a Linux server's disk block by block into a raw image or a fixed VHD",
+		Long: `Replicate copies one disk of a Linux host into DIR/<host>-<disk>.raw (or, with
+--format vhd, a fixed VHD as Azure takes it: DIR/<host>-<disk>.vhd) while the
 host keeps running. shift uploads itself to the host over SFTP, runs
 "shift agent" there over SSH (through sudo when the login user is not root)
 and removes it afterwards.
@@ -48,12 +52,18 @@ The first run copies everything that is not zero. A later run is a delta
 pass: it moves only the 4 MiB chunks whose content changed, and writes zeros
 where data became zero. A run that was killed or failed (a full target disk,
 a lost connection) resumes without copying finished chunks again. The state
-lives next to the image, in DIR/<host>-<disk>.journal. Every pass ends by
-comparing a whole-disk digest of the image with the source's.
+lives next to the image, in DIR/<host>-<disk>.journal (.vhd.journal for a
+VHD). Every pass ends by comparing a whole-disk digest of the image with the
+source's; a VHD's footer is written then, identical on every pass.
+
+The agent skips space that the filesystems' allocation maps (ext4, FAT,
+NTFS) mark free: the image reads as zeros there, and the digest counts it so
+on both sides.
 
 Progress goes to stderr; a summary of the pass goes to stdout.`,
 		Example: `  shift replicate --hosts hosts.yaml web01 --disk /dev/sda --to /var/lib/shift/disks
-  shift replicate --hosts hosts.yaml web01 --to disks --bwlimit 50M   # again later: delta pass`,
+  shift replicate --hosts hosts.yaml web01 --to disks --bwlimit 50M   # again later: delta pass
+  shift replicate --hosts hosts.yaml web01 --to disks --format vhd    # for an Azure upload`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReplicate(cmd, f, args[0])
@@ -62,6 +72,7 @@ Progress goes to stderr; a summary of the pass goes to stdout.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.hosts, "hosts", "", "hosts file (YAML) with the host and its credential references (required)")
 	fl.StringVar(&f.disk, "disk", "", "block device or image file on the host to copy (default: the disk holding /)")
+	fl.StringVar(&f.format, "format", "raw", "image format: raw (sparse) or vhd (fixed VHD: raw data, padded to a whole MiB, and a footer)")
 	fl.StringVar(&f.to, "to", "", "directory for the image and its journal (required; created when missing)")
 	fl.StringVar(&f.bwlimit, "bwlimit", "", "limit on the wire, bytes per second, with an optional K, M or G suffix (\"50M\")")
 	fl.IntVar(&f.workers, "workers", 0, "chunks handled at once on each side (default: CPUs, at most 8)")
@@ -81,6 +92,10 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 		return usageError(errors.New("replicate needs --to DIR, the directory for the image"), "add --to disks")
 	case f.workers < 0:
 		return usageError(fmt.Errorf("--workers %d: must not be negative", f.workers), "")
+	}
+	format, err := convert.ParseFormat(f.format)
+	if err != nil {
+		return usageError(fmt.Errorf("--format: %w", err), "use --format raw or --format vhd")
 	}
 	limit, err := parseRate(f.bwlimit)
 	if err != nil {
@@ -120,6 +135,9 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 
 	base := filepath.Join(f.to, host+"-"+diskLabel(d.Name))
 	img, jpath := base+".raw", base+".journal"
+	if format == convert.FormatVHD {
+		img, jpath = base+".vhd", base+".vhd.journal"
+	}
 	fresh := false
 	if _, err := os.Stat(jpath); errors.Is(err, os.ErrNotExist) {
 		// No state: whatever image is there is not trusted.
@@ -136,7 +154,13 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	defer j.Close()
-	sink, err := transfer.OpenFileSink(img, d.Size, fresh)
+	shape := transfer.ImageOptions{Fresh: fresh}
+	if format == convert.FormatVHD {
+		if shape, err = vhdShape(img, d.Size, fresh); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
+	}
+	sink, err := transfer.OpenImageSink(img, d.Size, shape)
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
@@ -169,6 +193,50 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 	}
 	printReplicateSummary(stdout, host, img, res)
 	return nil
+}
+
+// vhdShape returns the shape of a fixed VHD for a disk of size bytes: the
+// data area rounded up to a whole MiB, then the footer. A kept image's
+// footer is reused as it is, so that every pass writes the same footer
+// (same timestamp and unique ID); a new one is made otherwise.
+func vhdShape(img string, size int64, fresh bool) (transfer.ImageOptions, error) {
+	area := (size + 1<<20 - 1) &^ (1<<20 - 1)
+	shape := transfer.ImageOptions{Fresh: fresh, Area: area}
+	if !fresh {
+		if b, ok := readFooter(img, area); ok {
+			shape.Trailer = b
+			return shape, nil
+		}
+	}
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return shape, err
+	}
+	b, err := convert.NewVHDFooter(area, time.Now(), id).MarshalBinary()
+	if err != nil {
+		return shape, err
+	}
+	shape.Trailer = b
+	return shape, nil
+}
+
+// readFooter returns the footer of the fixed VHD img when it has one for a
+// data area of area bytes.
+func readFooter(img string, area int64) ([]byte, bool) {
+	f, err := os.Open(img)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	b := make([]byte, convert.VHDFooterSize)
+	if _, err := f.ReadAt(b, area); err != nil {
+		return nil, false
+	}
+	ft, err := convert.ParseVHDFooter(b)
+	if err != nil || ft.Validate(area+convert.VHDFooterSize) != nil {
+		return nil, false
+	}
+	return b, true
 }
 
 // agentBinary finds the shift binary to run on a source of architecture
