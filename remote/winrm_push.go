@@ -285,3 +285,9 @@ func PSErrorText(stderr []byte) string {
 	}
 	return s
 }
+
+// Address returns the host name or IP the client dials.
+func (c *WinRMClient) Address() string { return c.cfg.Address }
+
+// P returns a ScriptParam.
+func P(name string, value any) ScriptParam { return ScriptParam{Name: name, Value: value} }
