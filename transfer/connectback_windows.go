@@ -59,4 +59,3 @@ func (d *device) Size() int64                             { return d.size }
 func (d *device) Extents(context.Context) ([]disk.Extent, error) {
 	return []disk.Extent{{Offset: 0, Length: d.size, Data: true}}, nil
 }
-
