@@ -19,8 +19,9 @@ build: ## build bin/shift and the Windows agent binary bin/shift-windows-amd64.e
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/shift ./cmd/shift
 	GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/shift-windows-amd64.exe ./cmd/shift
 
-test: deps ## set up, then run every test (unit, integration against real sshd and the WinRM fixtures)
+test: deps ## set up, then run every test (unit, integration against real sshd, WinRM, QEMU, Chromium)
 	$(GO) vet ./...
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/shift   # the Windows agent must always build
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 25m ./...
 
