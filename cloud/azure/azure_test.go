@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,8 +45,9 @@ func TestConformance(t *testing.T) {
 }
 
 // copyDisk writes src's allocated extents into d as the disk engine does:
-// 4 MiB chunks, all-zero chunks skipped, workers goroutines at once.
-func copyDisk(ctx context.Context, d cloud.Disk, src *disk.File, workers int) (written int64, err error) {
+// 4 MiB chunks, all-zero chunks skipped, workers goroutines at once. Only
+// the first size bytes of src are copied.
+func copyDisk(ctx context.Context, d cloud.Disk, src *disk.File, size int64, workers int) (written int64, err error) {
 	ext, err := src.Extents(ctx)
 	if err != nil {
 		return 0, err
@@ -57,9 +59,9 @@ func copyDisk(ctx context.Context, d cloud.Disk, src *disk.File, workers int) (w
 		if !e.Data {
 			continue
 		}
-		for off := e.Offset &^ (azure.MaxPageWrite - 1); off < e.End(); off += azure.MaxPageWrite {
+		for off := e.Offset &^ (azure.MaxPageWrite - 1); off < min(e.End(), size); off += azure.MaxPageWrite {
 			g.Go(func() error {
-				buf := make([]byte, min(azure.MaxPageWrite, src.Size()-off))
+				buf := make([]byte, min(azure.MaxPageWrite, size-off))
 				if _, err := src.ReadAt(buf, off); err != nil {
 					return err
 				}
@@ -130,7 +132,7 @@ func TestDirectUploadRealDisk(t *testing.T) {
 	}
 	px.cutAfter.Store(1 << 20) // the first Put Page loses its connection after 1 MiB
 	start := time.Now()
-	n, err := copyDisk(ctx, d, src, 8)
+	n, err := copyDisk(ctx, d, src, src.Size(), 8)
 	if err != nil {
 		t.Fatalf("upload: %v", err)
 	}
@@ -154,33 +156,47 @@ func TestDirectUploadRealDisk(t *testing.T) {
 	if err != nil || !info.Finalized || info.SizeBytes != size || info.Tags["source"] != "web01" {
 		t.Errorf("DiskInfo = %+v, %v; want finalized, %d bytes, tags kept", info, err, size)
 	}
-	// The whole managed disk blob, as Azure would hold it.
+	// The whole managed disk blob, as Azure would hold it, compared with
+	// the source and the expected footer 4 MiB at a time.
 	got := filepath.Join(t.TempDir(), "web01-os.vhd")
-	vhd := make([]byte, size+convert.VHDFooterSize)
-	if err := download(ctx, f.diskBlob("web01-os").BlobClient(), vhd, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(got, vhd, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile(img)
+	out, err := os.Create(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = append(want, make([]byte, size-int64(len(want)))...)
-	id := footerID(t, vhd[size:])
-	footer, _ := convert.NewVHDFooter(size, now, id).MarshalBinary()
-	want = append(want, footer...)
-	if !bytes.Equal(vhd, want) {
-		for i := range vhd {
-			if vhd[i] != want[i] {
-				t.Fatalf("downloaded disk differs from source + footer at byte %d (of %d)", i, len(vhd))
-			}
+	blobc := f.diskBlob("web01-os").BlobClient()
+	buf, want := make([]byte, azure.MaxPageWrite), make([]byte, azure.MaxPageWrite)
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		if err := download(ctx, blobc, buf, off); err != nil {
+			t.Fatal(err)
+		}
+		clear(want)
+		if _, err := src.ReadAt(want, off); err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf, want) {
+			t.Fatalf("downloaded disk differs from the source in the 4 MiB at %d", off)
+		}
+		if _, err := out.WriteAt(buf, off); err != nil {
+			t.Fatal(err)
 		}
 	}
-	out, err := exec.Command("qemu-img", "info", "-f", "vpc", "--output=json", got).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), fmt.Sprintf(`"virtual-size": %d`, size)) {
-		t.Errorf("qemu-img info -f vpc: %v\n%s", err, out)
+	footer := make([]byte, convert.VHDFooterSize)
+	if err := download(ctx, blobc, footer, size); err != nil {
+		t.Fatal(err)
+	}
+	wantFooter, _ := convert.NewVHDFooter(size, now, footerID(t, footer)).MarshalBinary()
+	if !bytes.Equal(footer, wantFooter) {
+		t.Errorf("footer = %x, want %x", footer, wantFooter)
+	}
+	if _, err := out.WriteAt(footer, size); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	info2, err := exec.Command("qemu-img", "info", "-f", "vpc", "--output=json", got).CombinedOutput()
+	if err != nil || !strings.Contains(string(info2), fmt.Sprintf(`"virtual-size": %d`, size)) {
+		t.Errorf("qemu-img info -f vpc: %v\n%s", err, info2)
 	}
 	if out, err := exec.Command("qemu-img", "compare", "-f", "raw", "-F", "vpc", img, got).CombinedOutput(); err != nil {
 		t.Errorf("qemu-img compare: %v\n%s", err, out)
