@@ -19,7 +19,7 @@ import (
 func init() { commands = append(commands, newAgentCmd) }
 
 func newAgentCmd() *cobra.Command {
-	var diskPath string
+	var diskPath, connect, pin, snapshot string
 	var workers int
 	cmd := &cobra.Command{
 		Use:   "agent [--disk DEV]",
@@ -41,6 +41,12 @@ on-disk maps can lag behind new allocations: the next pass catches those
 chunks, and the final pass of a cutover runs on a frozen filesystem.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if connect != "" {
+				return runConnectBackAgent(cmd, diskPath, connect, pin, snapshot, workers)
+			}
+			if pin != "" || snapshot != "" {
+				return usageError(errors.New("agent: --pin and --snapshot go with --connect"), "")
+			}
 			if diskPath == "" {
 				p, err := rootDisk()
 				if err != nil {
@@ -64,7 +70,33 @@ chunks, and the final pass of a cutover runs on a frozen filesystem.`,
 	}
 	cmd.Flags().StringVar(&diskPath, "disk", "", "block device or image file to read (default: the disk holding /)")
 	cmd.Flags().IntVar(&workers, "workers", 0, "chunks read and compressed at once (default: CPUs, at most 8)")
+	cmd.Flags().StringVar(&connect, "connect", "", "dial back to the appliance at HOST:PORT over TLS instead of using stdin/stdout (Windows); the one-time token is read from $SHIFT_AGENT_TOKEN")
+	cmd.Flags().StringVar(&pin, "pin", "", "with --connect: the appliance certificate's pin, sha256:HEX")
+	cmd.Flags().StringVar(&snapshot, "snapshot", "", "with --connect: OFFSET:LENGTH:DEVICE, a partition of the disk to read from a VSS shadow copy")
 	return cmd
+}
+
+// runConnectBackAgent serves the agent protocol over a TLS connection to the
+// appliance, as the Windows agent does. The token never appears on the
+// command line: the appliance passes it in the environment.
+func runConnectBackAgent(cmd *cobra.Command, diskPath, connect, pin, snapshot string, workers int) error {
+	token := os.Getenv("SHIFT_AGENT_TOKEN")
+	switch {
+	case diskPath == "":
+		return usageError(errors.New("agent: --connect needs --disk"), "the appliance always names the disk, e.g. --disk \\\\.\\PHYSICALDRIVE0")
+	case pin == "":
+		return usageError(errors.New("agent: --connect needs --pin sha256:HEX"), "")
+	case token == "":
+		return usageError(errors.New("agent: --connect needs the one-time token in $SHIFT_AGENT_TOKEN"), "")
+	}
+	src, cl, err := transfer.OpenAgentDisk(diskPath, snapshot)
+	if err != nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("agent: %w", err)}
+	}
+	defer cl.Close()
+	return transfer.ServeConnectBack(cmd.Context(), src,
+		transfer.DialBackConfig{Address: connect, Pin: pin, Token: token},
+		transfer.AgentOptions{Name: diskPath, Workers: workers})
 }
 
 // mappedDisk is a source disk whose extents come from convert.Inspect: the

@@ -112,15 +112,37 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 	if err != nil {
 		return usageError(err, "")
 	}
-	if t.SSH == nil {
-		return &exitError{code: exitFailure, err: fmt.Errorf("host %s: replicate reads Linux hosts over SSH; %s uses %s", host, host, t.Transport),
-			hint: "the Windows agent (WinRM, VSS) is not available in this build"}
+	if t.WinRM != nil && format != convert.FormatRaw {
+		return usageError(fmt.Errorf("host %s: --format %s is not available for Windows hosts yet", host, f.format),
+			"copy as raw, then 'shift convert IMAGE --to vhd -o OUT'")
 	}
 	if err := os.MkdirAll(f.to, 0o755); err != nil {
 		return usageError(fmt.Errorf("--to %s: %w", f.to, err), "choose a directory you can write")
 	}
 
 	ctx := cmd.Context()
+	every := time.Second
+	if isTTY(stderr) {
+		every = 100 * time.Millisecond
+	}
+	if t.WinRM != nil {
+		res, img, err := replicateWinRM(ctx, stderr, t, winrmReplication{Disk: f.disk, Dir: f.to}, transfer.Options{
+			Workers:        f.workers,
+			BandwidthLimit: limit,
+			Reporter:       transfer.Throttle(&replicateProgress{w: stderr, host: host}, every),
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return &exitError{code: exitFailure, err: err, hint: "run the same command again to resume; finished chunks are kept"}
+		}
+		if f.json {
+			return json.NewEncoder(stdout).Encode(replicateJSON(host, img, res))
+		}
+		printReplicateSummary(stdout, host, img, res)
+		return nil
+	}
 	c, err := remote.DialSSH(ctx, *t.SSH)
 	if err != nil {
 		return hinted(err)
@@ -166,10 +188,6 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 	}
 	defer sink.Close()
 
-	every := time.Second
-	if isTTY(stderr) {
-		every = 100 * time.Millisecond
-	}
 	res, err := agent.Pass(ctx, sink, j, transfer.Options{
 		Workers:        f.workers,
 		BandwidthLimit: limit,
