@@ -48,5 +48,23 @@ if ! command -v go >/dev/null 2>&1; then
   rm -rf "$tmp"
 fi
 
+# Azurite (Azure storage emulator) for the Azure target's tests, from npm,
+# into a cache outside the repo. Keep in step with fixtures/azurite.Version.
+AZURITE_VERSION=3.37.0
+azdir="$HOME/.cache/shift/azurite"
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    say "apt-get install nodejs npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  else
+    say "npm is missing: install nodejs and npm for the Azure tests"
+  fi
+fi
+if command -v npm >/dev/null 2>&1 && ! grep -qs "\"version\": \"$AZURITE_VERSION\"" "$azdir/node_modules/azurite/package.json"; then
+  say "npm install azurite@$AZURITE_VERSION into $azdir"
+  mkdir -p "$azdir"
+  npm install --prefix "$azdir" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
+fi
+
 go mod download
 say "ready ($(go version | cut -d' ' -f3), $(/usr/sbin/sshd -V 2>&1 | head -n1 || echo 'no sshd'))"
