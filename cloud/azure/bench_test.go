@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 	"github.com/shift-migrate/shift/disk"
 	"github.com/shift-migrate/shift/fixtures/azurite"
 )
+
+var benchRun atomic.Int32
 
 const (
 	benchSize = 4 << 30 // the VHD's data part
@@ -63,7 +66,8 @@ func BenchmarkUploadVHD(b *testing.B) {
 	ctx := context.Background()
 
 	b.Run("sequential-azblob", func(b *testing.B) {
-		c := az.Container(b, "plain")
+		run := benchRun.Add(1) // -count runs this function again on the same Azurite
+		c := az.Container(b, fmt.Sprintf("plain%d", run))
 		f, err := os.Open(path)
 		if err != nil {
 			b.Fatal(err)
@@ -96,7 +100,7 @@ func BenchmarkUploadVHD(b *testing.B) {
 	})
 
 	b.Run("shift-direct", func(b *testing.B) {
-		f := newFakeARM(b, az, "disks", az.URL)
+		f := newFakeARM(b, az, fmt.Sprintf("disks%d", benchRun.Add(1)), az.URL)
 		tg := newTarget(b, f, func(o *azure.Options) { o.Logger = nil })
 		src, err := disk.OpenFile(path)
 		if err != nil {
