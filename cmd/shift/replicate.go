@@ -41,7 +41,7 @@ func newReplicateCmd() *cobra.Command {
 	var f replicateFlags
 	cmd := &cobra.Command{
 		Use:   "replicate --hosts FILE HOST --to DIR [--disk DEV]",
-		Short: "Copy a Linux server's disk block by block into a raw image or a fixed VHD",
+		Short: "Copy a server's disk block by block (Linux over SSH, Windows over WinRM) into a raw image or a fixed VHD",
 		Long: `Replicate copies one disk of a Linux host into DIR/<host>-<disk>.raw (or, with
 --format vhd, a fixed VHD as Azure takes it: DIR/<host>-<disk>.vhd) while the
 host keeps running. shift uploads itself to the host over SFTP, runs

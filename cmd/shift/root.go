@@ -34,6 +34,8 @@ reports which servers can move, copies their disks block by block, cuts over
 with minutes of downtime and proves the workloads came up intact.
 
 Start with the built-in lab:
+  shift --lab                                 # the wizard on the lab
+or without the wizard:
   shift lab --write-hosts lab-hosts.yaml      # in one terminal
   shift discover --hosts lab-hosts.yaml -o inventory.json`,
 		SilenceUsage:  true,
