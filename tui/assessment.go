@@ -182,7 +182,10 @@ func (m *model) verdictDetail(v face.Verdict, w int) string {
 		head += m.st.Muted.Render("  → " + v.Size)
 	}
 	lines := []string{head}
-	if len(v.Findings) == 0 {
+	switch {
+	case len(v.Findings) == 0 && v.Readiness == face.Unknown:
+		lines = append(lines, m.st.Muted.Render("? not assessed: discovery did not finish, so no rule could run; discover it again"))
+	case len(v.Findings) == 0:
 		lines = append(lines, m.st.OK.Render("✓ no blockers: every rule passed"))
 	}
 	for _, f := range v.Findings {

@@ -94,6 +94,13 @@ func (a assessor) Assess(ctx context.Context, inv *inventory.Inventory) (*face.A
 			}
 			v.Findings = append(v.Findings, face.Finding{Rule: f.Rule, Severity: sev, Message: f.Message, Fix: f.Fix})
 		}
+		if h.Verdict == assess.NotAssessed {
+			// No rule ran: what stopped discovery is what the user must fix.
+			for _, e := range h.DiscoveryErrors {
+				v.Findings = append(v.Findings, face.Finding{Rule: "discovery/" + e.Step, Severity: face.Blocker,
+					Message: assess.RedactString(e.Message), Fix: e.Hint})
+			}
+		}
 		out.Servers = append(out.Servers, v)
 	}
 	return out, nil

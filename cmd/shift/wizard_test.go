@@ -89,6 +89,17 @@ func row(screen, host string) string {
 	return ""
 }
 
+// detailHead returns the first line under the dashed rule that separates a
+// table from the selected row's detail pane.
+func detailHead(screen string) string {
+	_, after, ok := strings.Cut(screen, "╌\n")
+	if !ok {
+		return ""
+	}
+	head, _, _ := strings.Cut(after, "\n")
+	return strings.TrimSpace(head)
+}
+
 // TestWizardOnLab drives the real binary through sources, discovery and
 // assessment on the built-in lab, as a user would in a 120×40 terminal.
 func TestWizardOnLab(t *testing.T) {
@@ -133,8 +144,29 @@ func TestWizardOnLab(t *testing.T) {
 	// Assessment: a verdict per server, blockers and fixes, cost totals.
 	s.keys("a")
 	scr = s.waitFor(30*time.Second, "READINESS", "5 servers:", "ws2022-bitlocker", "/month")
-	s.keys("Down", "Down")
-	s.waitFor(5*time.Second, "fix:")
+	// Walk the table one key at a time, waiting for each move to render,
+	// so the check never races the redraw.
+	details := map[string]string{}
+	for range 5 {
+		scr := s.screen()
+		head := detailHead(scr)
+		host, _, _ := strings.Cut(head, " ")
+		details[host] = scr
+		s.keys("Down")
+		if host == "ws2022-bitlocker" { // the last row
+			break
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) && detailHead(s.screen()) == head {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if d := details["ws2022-bitlocker"]; !strings.Contains(d, "BitLocker") || !strings.Contains(d, "Secure Boot") || strings.Count(d, "fix:") < 2 {
+		t.Errorf("ws2022-bitlocker's detail lacks its BitLocker and Secure Boot blockers with fixes:\n%s", d)
+	}
+	if d := details["ws2016-badpass"]; !strings.Contains(d, "not ready") && !strings.Contains(d, "unknown") || !strings.Contains(d, "discovery/") || strings.Contains(d, "every rule passed") {
+		t.Errorf("ws2016-badpass's detail does not say discovery failed:\n%s", d)
+	}
 	s.keys("f")
 	s.waitFor(5*time.Second, "filter:")
 
