@@ -24,6 +24,11 @@ type SSHConfig struct {
 	// KnownHosts is the known_hosts file used to verify the host key; empty
 	// means ~/.ssh/known_hosts.
 	KnownHosts string
+	// HostKeyAlias, when set, is the "host:port" whose known_hosts entry
+	// the server's key must match, instead of the address dialled: a
+	// migrated VM answers on a new address with its source's host key, and
+	// proves it is that replica by presenting it.
+	HostKeyAlias string
 	// TrustOnFirstUse records an unknown host key in KnownHosts instead of
 	// failing. A changed key fails regardless.
 	TrustOnFirstUse bool

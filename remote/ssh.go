@@ -88,7 +88,7 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSHClient, error) {
 		User:              cfg.User,
 		Auth:              auth.methods,
 		HostKeyCallback:   hk.check,
-		HostKeyAlgorithms: hk.algorithms(addr),
+		HostKeyAlgorithms: hk.algorithms(hk.name(addr)),
 		Timeout:           timeout,
 	}
 	sc, chans, reqs, err := handshake(ctx, conn, addr, config, timeout)

@@ -28,6 +28,8 @@ type hostKeyChecker struct {
 	file string
 	tofu bool
 	db   *knownhosts.HostKeyDB
+	// alias replaces the dialled address in known_hosts lookups.
+	alias string
 
 	refused  *Error // set when the callback refused the key
 	recorded string // fingerprint recorded by trust on first use
@@ -56,7 +58,16 @@ func newHostKeyChecker(cfg SSHConfig) (*hostKeyChecker, error) {
 			Err:  fmt.Errorf("read known_hosts %s: %w", file, err),
 			Hint: "fix or remove the line named in the message, or point known_hosts at another file"}
 	}
-	return &hostKeyChecker{host: cfg.Host, file: file, tofu: cfg.TrustOnFirstUse, db: db}, nil
+	return &hostKeyChecker{host: cfg.Host, file: file, tofu: cfg.TrustOnFirstUse, db: db, alias: cfg.HostKeyAlias}, nil
+}
+
+// name is what known_hosts is searched for: the alias when there is one,
+// else the address dialled.
+func (h *hostKeyChecker) name(addr string) string {
+	if h.alias != "" {
+		return h.alias
+	}
+	return addr
 }
 
 // algorithms returns the host key algorithms recorded for hostport, or nil
@@ -68,6 +79,10 @@ func (h *hostKeyChecker) algorithms(hostport string) []string {
 
 // check is the ssh.HostKeyCallback.
 func (h *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicKey) error {
+	if h.alias != "" {
+		// The key must be the alias's: the address dialled proves nothing.
+		hostname, remote = h.alias, aliasAddr{h.alias}
+	}
 	err := h.db.HostKeyCallback()(hostname, remote, key)
 	if err == nil {
 		return nil
@@ -156,3 +171,10 @@ func keyFileType(t string) string {
 	}
 	return "*"
 }
+
+// aliasAddr stands for the remote address when a host key alias is set, so
+// that known_hosts lines for the real address play no part.
+type aliasAddr struct{ hostport string }
+
+func (a aliasAddr) Network() string { return "tcp" }
+func (a aliasAddr) String() string  { return a.hostport }

@@ -723,3 +723,38 @@ func wantErrorNoHint(t *testing.T, err error, kind string) *remote.Error {
 	}
 	return re
 }
+
+// TestSSHHostKeyAlias proves a host is checked against its alias's
+// known_hosts entry, as a migrated VM is against its source's: the right key
+// passes on an address known_hosts never saw, another host's key fails.
+func TestSSHHostKeyAlias(t *testing.T) {
+	s := sshd.StartT(t, sshd.Options{})
+	other := sshd.StartT(t, sshd.Options{})
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line, err := os.ReadFile(s.KnownHostsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Record s's key under the source's name only.
+	_, key, _ := strings.Cut(strings.TrimSpace(string(line)), " ")
+	if err := os.WriteFile(kh, []byte("[source.example]:2222 "+key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config(s, s.User)
+	cfg.KnownHosts, cfg.HostKeyAlias = kh, "source.example:2222"
+	dial(t, cfg).Close()
+
+	cfg = config(other, other.User)
+	cfg.KnownHosts, cfg.HostKeyAlias = kh, "source.example:2222"
+	_, err = remote.DialSSH(t.Context(), cfg)
+	re := wantError(t, err, inventory.ErrHostKey)
+	if !strings.Contains(re.Error(), "source.example") {
+		t.Errorf("the error does not name the alias: %v", re)
+	}
+	// Without the alias the same address is simply unknown.
+	cfg.HostKeyAlias = ""
+	_, err = remote.DialSSH(t.Context(), cfg)
+	if re := wantError(t, err, inventory.ErrHostKey); !strings.Contains(re.Error(), "unknown host key") {
+		t.Errorf("without the alias: %v, want an unknown host key", re)
+	}
+}
