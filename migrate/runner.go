@@ -70,6 +70,9 @@ type Server struct {
 	// ApproveCutover lets the runner cut over without asking; otherwise the
 	// server waits in sync until a run approves it.
 	ApproveCutover bool
+	// CutoverWindow says whether a cutover may start at a time, and if not,
+	// why ("the wave's window opens sat 22:00"); nil means at any time.
+	CutoverWindow func(time.Time) (bool, string)
 	// Bandwidth caps the copy, bytes per second; 0 means no cap.
 	Bandwidth int64
 	// MaxPasses bounds the copy passes before cutover; 0 means 5.
@@ -248,6 +251,11 @@ func (sr *serverRun) step(ctx context.Context, ph face.Phase) (face.Phase, strin
 	case face.InSync, face.TestMigrated:
 		if !sr.s.ApproveCutover {
 			return "", "", &waitError{what: "cutover approval (run again with --yes, or set approval: automatic)"}
+		}
+		if sr.s.CutoverWindow != nil {
+			if ok, why := sr.s.CutoverWindow(sr.now()); !ok {
+				return "", "", &waitError{what: why}
+			}
 		}
 		return face.CuttingOver, "cutover approved", nil
 	case face.CuttingOver:
