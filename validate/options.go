@@ -45,15 +45,37 @@ type DatabaseCheck struct {
 	Engine string `json:"engine" yaml:"engine"`
 	// Databases to read; empty means every non-template database.
 	Databases []string `json:"databases,omitempty" yaml:"databases,omitempty"`
-	// User runs the client; empty means postgres for PostgreSQL, root for MySQL.
+	// User is the local user that runs the client (through runuser or
+	// sudo -n); empty means postgres for PostgreSQL, root for MySQL.
 	User string `json:"user,omitempty" yaml:"user,omitempty"`
+	// Host is the server's address or, for PostgreSQL, its Unix socket
+	// directory; empty means the client's default (the local socket).
+	Host string `json:"host,omitempty" yaml:"host,omitempty"`
+	// Port is the server's port; 0 means the client's default.
+	Port int `json:"port,omitempty" yaml:"port,omitempty"`
+	// Login is the database role or account; empty means the client's
+	// default (the local user's name).
+	Login string `json:"login,omitempty" yaml:"login,omitempty"`
+	// Password logs Login in; the zero value sends none. It reaches the host
+	// on the probe's stdin, never on a command line, and is never recorded.
+	Password remote.Secret `json:"-" yaml:"-"`
+	// SampleAbove is the table size (bytes, indexes included) above which
+	// a PostgreSQL table is checksummed from a repeatable 1% block sample
+	// instead of in full; 0 means 1 GiB, a negative value never samples.
+	SampleAbove int64 `json:"sampleAbove,omitempty" yaml:"sampleAbove,omitempty"`
 }
+
+// DefaultSampleAbove is the table size above which PostgreSQL tables are
+// sampled.
+const DefaultSampleAbove = 1 << 30
 
 // HTTPCheck is one HTTP request whose status (and optionally body) must
 // match.
 type HTTPCheck struct {
 	Name string `json:"name" yaml:"name"`
-	// URL is requested from inside the host (curl over SSH, Invoke-WebRequest
+	// URL is requested from inside the host; it may hold a token, so it
+	// reaches the host on the probe's stdin and is recorded without its
+	// user info and query values (curl over SSH, Invoke-WebRequest
 	// over WinRM), so names resolve as the workload sees them.
 	URL string `json:"url" yaml:"url"`
 	// Status is the expected status; 0 means the one recorded before, else 200.
