@@ -71,7 +71,7 @@ func startLinuxHost(t *testing.T) *linuxHost {
 		Budget: time.Minute,
 		Databases: []DatabaseCheck{{Engine: "postgresql", User: pg.OSUser, Host: "127.0.0.1", Port: pg.Port,
 			Login: pg.User, Password: remote.NewSecret(pgPassword), Databases: []string{"app"}}},
-		HTTP: []HTTPCheck{{Name: "shop", URL: "http://" + l.Addr().String() + "/health?token=" + httpToken, Contains: "open"}},
+		HTTP:     []HTTPCheck{{Name: "shop", URL: "http://" + l.Addr().String() + "/health?token=" + httpToken, Contains: "open"}},
 		Commands: []CommandCheck{{Name: "motd", Command: "echo hello", Compare: true}},
 	}}
 }
