@@ -87,7 +87,7 @@ func (h *linuxHost) probe(t *testing.T) *Fingerprint {
 	return fp
 }
 
-func blocking(fs []Finding) []Finding {
+func blockingOf(fs []Finding) []Finding {
 	var out []Finding
 	for _, f := range fs {
 		if f.Severity == Blocking {
@@ -138,7 +138,7 @@ func TestLinuxProbeDeletedRow(t *testing.T) {
 	}
 
 	healthy := h.probe(t)
-	if b := blocking(Compare(before, healthy)); len(b) > 0 {
+	if b := blockingOf(Compare(before, healthy)); len(b) > 0 {
 		t.Errorf("healthy before and after: blocking findings %+v", b)
 	}
 
@@ -157,7 +157,7 @@ func TestLinuxProbeDeletedRow(t *testing.T) {
 	if !strings.Contains(report.String(), "FAIL: 1 blocking") || !strings.Contains(report.String(), "app.sales.orders") {
 		t.Errorf("report does not fail on the deleted row:\n%s", report.String())
 	}
-	b := blocking(all)
+	b := blockingOf(all)
 	if len(b) != 1 {
 		t.Fatalf("after deleting one row: blocking findings %+v, want exactly one", b)
 	}
@@ -170,7 +170,7 @@ func TestLinuxProbeDeletedRow(t *testing.T) {
 	if err := h.pg.Exec(ctx, "app", "INSERT INTO sales.orders VALUES (4242, 1, 1.00, 'forged')"); err != nil {
 		t.Fatal(err)
 	}
-	b = blocking(Compare(before, h.probe(t)))
+	b = blockingOf(Compare(before, h.probe(t)))
 	if len(b) != 1 || b[0].Check != "linux/table-checksum" || !strings.Contains(b[0].Object, "sales.orders") {
 		t.Errorf("after changing one row: blocking findings %+v, want one checksum finding on sales.orders", b)
 	}
