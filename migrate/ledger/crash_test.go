@@ -1,0 +1,5 @@
+package ledger
+
+func crashChild(dir string) int { return 1 }
+
+const crashChildEnv = "SHIFT_LEDGER_CRASH_CHILD"
