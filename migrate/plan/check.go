@@ -31,6 +31,18 @@ func (c *checker) errAt(field, format string, args ...any) {
 	c.errs = append(c.errs, c.p.errorAt(field, fmt.Sprintf(format, args...)))
 }
 
+// errNear records a problem of field, placed at field when it is written and
+// else at near (the setting that makes field necessary).
+func (c *checker) errNear(field, near, format string, args ...any) {
+	if _, ok := c.p.pos[field]; ok || len(c.errs) >= maxErrors {
+		c.errAt(field, format, args...)
+		return
+	}
+	e := c.p.errorAt(near, fmt.Sprintf(format, args...))
+	e.Field = field
+	c.errs = append(c.errs, e)
+}
+
 func (p *Plan) errorAt(field, msg string) *Error {
 	e := &Error{File: p.Path, Field: field, Msg: msg}
 	for f := field; ; {
@@ -141,10 +153,10 @@ func (c *checker) azure(a *AzureTarget) {
 	case "", UploadDirect:
 	case UploadStorage:
 		if !resourceIDRe.MatchString(a.StorageAccount) {
-			c.errAt("target.azure.storageAccount", "upload: storage needs storageAccount: the ARM ID of the staging account (/subscriptions/.../storageAccounts/NAME)")
+			c.errNear("target.azure.storageAccount", "target.azure.upload", "upload: storage needs storageAccount: the ARM ID of the staging account (/subscriptions/.../storageAccounts/NAME)")
 		}
 		if a.Container == "" {
-			c.errAt("target.azure.container", "upload: storage needs container: the blob container that stages the disks")
+			c.errNear("target.azure.container", "target.azure.upload", "upload: storage needs container: the blob container that stages the disks")
 		}
 	default:
 		c.errAt("target.azure.upload", "%q: must be direct or storage", a.Upload)

@@ -105,7 +105,8 @@ func Parse(path string, data []byte) (*Plan, error) {
 		// report it rather than hide it.
 		return nil, Errors{syntaxError(path, err)}
 	}
-	p.Path, p.pos, p.Comment = path, w.pos, w.comments[""]
+	p.Path, p.pos = path, w.pos
+	p.Comment = firstNonZero(root.HeadComment, doc.HeadComment, doc.Content[0].HeadComment)
 	for i := range p.Waves {
 		wf := fmt.Sprintf("waves[%d]", i)
 		p.Waves[i].Pos, p.Waves[i].Comment = w.pos[wf], w.comments[wf]

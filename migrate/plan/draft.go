@@ -99,7 +99,7 @@ func (d *drafter) plan() *Plan {
 			i = len(plain)
 			waveOf[wn] = i
 			plain = append(plain, Wave{Name: uniqueName(wn, names),
-				Comment: fmt.Sprintf("Hosts the assessment grouped into wave %q; nothing the inventory shows ties them to other hosts.", wn)})
+				Comment: fmt.Sprintf("Hosts the assessment grouped into wave %q; nothing the inventory\nshows ties them to other hosts.", wn)})
 		}
 		plain[i].Hosts = append(plain[i].Hosts, h)
 	}
@@ -220,7 +220,8 @@ func (d *drafter) link() {
 				continue
 			}
 			if m, ok := names[key(s.Name)]; ok && m != h.Name {
-				d.union(h.Name, m, fmt.Sprintf("%s and %s are servers of the SharePoint farm %s", h.Name, m, farmName))
+				a, b := min(h.Name, m), max(h.Name, m)
+				d.union(a, b, fmt.Sprintf("%s and %s are servers of the SharePoint farm %s", a, b, farmName))
 			}
 		}
 		for _, db := range farm.ContentDatabases {
@@ -384,8 +385,26 @@ func (d *drafter) host(name string) Host {
 		h.NICs, notes = staticNICs(ih, notes)
 		h.Checks = checksFor(ih)
 	}
-	h.Comment = strings.Join(notes, "\n")
+	h.Comment = wrap(strings.Join(notes, "\n"), 96)
 	return h
+}
+
+// wrap breaks lines longer than width at spaces; continuation lines are
+// indented by four spaces so they read as part of the line above.
+func wrap(s string, width int) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		for len(line) > width {
+			i := strings.LastIndexByte(line[:width], ' ')
+			if i <= 8 {
+				break
+			}
+			out = append(out, line[:i])
+			line = "    " + strings.TrimLeft(line[i:], " ")
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 func (d *drafter) size(s *assess.Sizing, notes []string) (Size, []string) {

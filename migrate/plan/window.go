@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones resolve on appliances without a zoneinfo database
@@ -204,9 +205,8 @@ func titleZonePart(p string) string {
 }
 
 func clock(h, m string) (int, error) {
-	var hh, mm int
-	fmt.Sscan(h, &hh)
-	fmt.Sscan(m, &mm)
+	hh, _ := strconv.Atoi(h)
+	mm, _ := strconv.Atoi(m)
 	if hh > 24 || mm > 59 || (hh == 24 && mm != 0) {
 		return 0, fmt.Errorf("%s:%s is not a time of day (00:00 to 24:00)", h, m)
 	}
@@ -324,7 +324,7 @@ func (p *Plan) NextWindow(wave string, now time.Time) (start, end time.Time, ok 
 // e means no end.
 func (p *Plan) firstFree(s, e time.Time) (start, end time.Time, ok bool) {
 	x := s
-	for moved, n := true, 0; moved && n < 10000; n++ {
+	for moved, n := true, 0; moved && n < 10000 && (e.IsZero() || x.Before(e)); n++ {
 		moved = false
 		for _, b := range p.Blackouts {
 			if bs, be, ok := b.next(x); ok && !bs.After(x) {
