@@ -219,8 +219,12 @@ func (sr *serverRun) pass(ctx context.Context, d diskRecord, final bool) (*trans
 			return nil, fmt.Errorf("finalize target disk %s: %w", d.Target, err)
 		}
 	}
-	sr.stepDone(face.Replicating, kind, fmt.Sprintf("%s pass %d: %d chunks sent, %d unchanged, %s moved, %s on the wire, in %s",
-		d.Source, res.Pass, res.Sent, res.Unchanged, sizeLabel(res.DataBytes), sizeLabel(res.WireBytes), res.Elapsed.Round(1e6)))
+	detail := fmt.Sprintf("%s pass %d: %d chunks sent, %d unchanged, %d zero, %s moved, %s on the wire, in %s",
+		d.Source, res.Pass, res.Sent, res.Unchanged, res.Zero+res.ZeroWritten, sizeLabel(res.DataBytes), sizeLabel(res.WireBytes), res.Elapsed.Round(1e6))
+	if res.Resumed {
+		detail += fmt.Sprintf("; resumed: %d chunks were already done", res.Skipped)
+	}
+	sr.stepDone(face.Replicating, kind, detail)
 	return res, nil
 }
 
