@@ -106,7 +106,10 @@ func Parse(path string, data []byte) (*Plan, error) {
 		return nil, Errors{syntaxError(path, err)}
 	}
 	p.Path, p.pos = path, w.pos
-	p.Comment = firstNonZero(root.HeadComment, doc.HeadComment, doc.Content[0].HeadComment)
+	p.Comment = firstNonZero(root.HeadComment, doc.HeadComment)
+	if p.Comment == "" && len(doc.Content) > 0 {
+		p.Comment = doc.Content[0].HeadComment
+	}
 	for i := range p.Waves {
 		wf := fmt.Sprintf("waves[%d]", i)
 		p.Waves[i].Pos, p.Waves[i].Comment = w.pos[wf], w.comments[wf]
