@@ -15,7 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -97,6 +98,9 @@ func Open(ctx context.Context, stateDir string, opts Options) (*Ledger, error) {
 	db.SetMaxOpenConns(1)
 	l, err := newLedger(ctx, db, sqliteDialect, path, opts)
 	if err != nil {
+		if se := (*sqlite.Error)(nil); errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_NOTADB || se.Code() == sqlite3.SQLITE_CORRUPT) {
+			err = fmt.Errorf("%w: the file is not a shift ledger or is damaged; restore it from a backup, or move it away to start a new ledger (the migration then starts over)", err)
+		}
 		db.Close()
 		lk.release()
 		return nil, err
