@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -120,5 +121,174 @@ func TestProbeWinRMHealthy(t *testing.T) {
 				t.Errorf("healthy after on its own: %s", findingsText(blocking(fs)))
 			}
 		})
+	}
+}
+
+// TestProbeWinRMBrokenVariants fingerprints the healthy preset, then each
+// broken variant, over real WinRM: each yields exactly the one blocking
+// finding it should, naming the object, and no other finding from the SQL
+// Server and SharePoint rules.
+func TestProbeWinRMBrokenVariants(t *testing.T) {
+	const preset = "ws2019-sql2019-sp2019"
+	opts := Options{CheckDB: true}
+	before := probe(t, preset, opts)
+	for _, tc := range []struct {
+		variant, check, object, actual string
+	}{
+		{"recovery-pending", "sql/database-state", "database HRPayroll (MSSQLSERVER)", "RECOVERY_PENDING"},
+		{"agent-stopped", "sql/service", "service SQLSERVERAGENT", "Stopped"},
+		{"content-db-detached", "sharepoint/content-database", "content database WSS_Content_Projects", "not attached"},
+		{"site-503", "sharepoint/site-http", "site collection http://sp19-app01/sites/hr", "503"},
+		{"row-missing", "sql/table-data", "table AdventureWorks2019.Sales.SalesOrderHeader (MSSQLSERVER)", "31464 rows, checksum 1593807312"},
+		{"login-missing", "sql/login", `login CONTOSO\svc-reports (MSSQLSERVER)`, "missing"},
+		{"checkdb-corrupt", "sql/checkdb", "database SalesDW (MSSQLSERVER)", "errors"},
+	} {
+		t.Run(tc.variant, func(t *testing.T) {
+			after := probe(t, preset+"@"+tc.variant, opts)
+			if len(after.Errors) != 0 {
+				t.Fatalf("probe errors: %+v", after.Errors)
+			}
+			own := append(compareSQLServer(before.SQLServer, after.SQLServer), compareSharePoint(before.SharePoint, after.SharePoint)...)
+			all := blocking(Compare(before, after))
+			if len(own) != 1 || len(all) != 1 {
+				t.Fatalf("want exactly one finding, got %d from the workload rules, %d blocking in all: %s", len(own), len(all), findingsText(Compare(before, after)))
+			}
+			f := all[0]
+			if f.Check != tc.check || f.Object != tc.object || f.Actual != tc.actual || f.Expected == "" || f.Message == "" {
+				t.Errorf("finding %s", findingsText(all))
+			}
+		})
+	}
+	// On its own (no before), a database in RECOVERY_PENDING and a stopped
+	// SQL Agent still block.
+	for _, v := range []string{"recovery-pending", "agent-stopped", "site-503", "checkdb-corrupt"} {
+		after := probe(t, preset+"@"+v, opts)
+		if fs := blocking(Compare(nil, after)); len(fs) != 1 {
+			t.Errorf("%s without a before: %s", v, findingsText(fs))
+		}
+	}
+}
+
+// TestProbeWinRMProbeError: a probe script that ends with a PowerShell
+// error (CLIXML on stderr) is recorded with the host, the probe, the error
+// and a hint; the other sections are still read.
+func TestProbeWinRMProbeError(t *testing.T) {
+	const name = "ws2019-sql2019-sp2019@farm-access-denied"
+	fp := probe(t, name, Options{})
+	if fp.SharePoint != nil || fp.SQLServer == nil || !fp.Generic.Reachable || len(fp.Errors) != 1 {
+		t.Fatalf("SharePoint %v, SQL Server %v, errors %+v", fp.SharePoint, fp.SQLServer, fp.Errors)
+	}
+	e := fp.Errors[0]
+	if e.Section != "sharepoint" || !strings.Contains(e.Message, "host "+name) || !strings.Contains(e.Message, "probe sharepoint") ||
+		!strings.Contains(e.Message, "Cannot access the local farm") || strings.Contains(e.Message, "CLIXML") || !strings.Contains(e.Hint, "Add-SPShellAdmin") {
+		t.Errorf("error = %+v", e)
+	}
+	if !Blocks(Compare(probe(t, "ws2019-sql2019-sp2019", Options{}), fp)) {
+		t.Error("a SharePoint farm that could not be read after the move does not block")
+	}
+}
+
+// TestProbeWinRMAbsent: a host without SQL Server or SharePoint has neither
+// section, and that is not an error.
+func TestProbeWinRMAbsent(t *testing.T) {
+	fp := probe(t, "ws2022-bitlocker", Options{})
+	if fp.SQLServer != nil || fp.SharePoint != nil || len(fp.Errors) != 0 {
+		t.Fatalf("SQL Server %v, SharePoint %v, errors %+v", fp.SQLServer, fp.SharePoint, fp.Errors)
+	}
+	for _, s := range []struct{ probe, out string }{
+		{probeSQLServer, `{"Absent": "SQL Server is not installed: no instance is registered under HKLM:\\SOFTWARE\\..."}`},
+		{probeSharePoint, `{"Absent": "SharePoint is not installed: the Microsoft.SharePoint.PowerShell snap-in is not registered"}`},
+	} {
+		fp := &Fingerprint{}
+		if perr := readWinProbe(fp, s.probe, &remote.Result{Stdout: []byte("\xef\xbb\xbf" + s.out + "\r\n")}, time.Now(), time.Now(), Options{}); perr != nil || fp.SQLServer != nil || fp.SharePoint != nil {
+			t.Errorf("%s absent: %+v", s.probe, perr)
+		}
+	}
+}
+
+// TestProbeWinRMSecrets: the SQL password and the WinRM password appear in
+// neither the fingerprint nor the findings, whether the login works or not;
+// a URL's token is not recorded either.
+func TestProbeWinRMSecrets(t *testing.T) {
+	const (
+		preset  = "ws2019-sql2019-sp2019"
+		good    = "Shift-Lab-Sql-1!"
+		wrong   = "Wr0ng-But-Secret-Pw"
+		token   = "s3cr3t-t0ken-value"
+		winrmPw = "Shift-Lab-Passw0rd!"
+	)
+	http := []HTTPCheck{{Name: "start", URL: "http://sp19-app01/_layouts/15/start.aspx?access_token=" + token, Contains: "Intranet"}}
+	before := probe(t, preset, Options{SQL: SQLCredentials{User: "shift_validate", Password: remote.NewSecret(good)}, HTTP: http})
+	after := probe(t, preset, Options{SQL: SQLCredentials{User: "shift_validate", Password: remote.NewSecret(wrong)}, HTTP: http})
+	if in := before.SQLServer.Instances[0]; in.Error != "" || len(in.Databases) != 13 {
+		t.Fatalf("SQL authentication with the right password: %q", in.Error)
+	}
+	if in := after.SQLServer.Instances[0]; in.Error != "Login failed for user 'shift_validate'." {
+		t.Fatalf("SQL authentication with a wrong password: %q", in.Error)
+	}
+	if h := before.HTTP; len(h) != 1 || h[0].Status != 200 || h[0].Contains == nil || !*h[0].Contains {
+		t.Errorf("HTTP check: %+v", h)
+	}
+	findings := Compare(before, after)
+	if fs := blocking(findings); len(fs) != 1 || fs[0].Check != "sql/instance" || !strings.Contains(fs[0].Message, "Login failed") {
+		t.Errorf("findings: %s", findingsText(fs))
+	}
+	for _, v := range []any{before, after, findings} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b) + findingsText(findings) + fmt.Sprintf("%+v %+v", *before, *after)
+		for _, secret := range []string{good, wrong, token, winrmPw} {
+			if strings.Contains(text, secret) {
+				t.Errorf("secret %q appears in %.200s", secret, text)
+			}
+		}
+	}
+	if _, err := ProbeWinRM(t.Context(), nil, "h", Options{SQL: SQLCredentials{Password: remote.NewSecret(good)}}); err == nil ||
+		!strings.Contains(err.Error(), "host h") || strings.Contains(err.Error(), good) {
+		t.Errorf("a SQL password without a user: %v", err)
+	}
+}
+
+// TestProbeWinRMBudget: with a small budget the probe reads what fits,
+// samples the tables over 1 GiB, lists the rest as skipped, and a
+// comparison of two such fingerprints says what it did not compare without
+// blocking.
+func TestProbeWinRMBudget(t *testing.T) {
+	opts := Options{Budget: 2 * time.Second}
+	before := probe(t, "ws2012r2-sql2014", opts)
+	after := probe(t, "ws2012r2-sql2014", opts)
+	modes := map[string]int{}
+	for _, d := range after.SQLServer.Instances[0].Databases {
+		for _, tb := range d.Tables {
+			modes[tb.Mode]++
+		}
+	}
+	if modes[TableFull] == 0 || modes[TableSampled] == 0 || modes[TableSkipped]+modes[TableError] == 0 || after.SQLServer.Budget != 2*time.Second {
+		t.Errorf("table modes %v, budget %s", modes, after.SQLServer.Budget)
+	}
+	fs := Compare(before, after)
+	if Blocks(fs) {
+		t.Errorf("blocking: %s", findingsText(blocking(fs)))
+	}
+	unread := 0
+	for _, f := range fs {
+		if f.Check == "sql/tables-unread" && f.Severity == Info {
+			unread++
+		}
+	}
+	if unread == 0 {
+		t.Errorf("no finding says which tables were not compared: %s", findingsText(fs))
+	}
+}
+
+// TestProbeWinRMRefused: a host that refuses the login is an error naming
+// the host, not a fingerprint.
+func TestProbeWinRMRefused(t *testing.T) {
+	c, _ := serveWindows(t, "ws2016-badpass", "")
+	fp, err := ProbeWinRM(t.Context(), c, "hr-app02", Options{})
+	if fp != nil || err == nil || !strings.Contains(err.Error(), "host hr-app02") || remote.KindOf(err) != "auth" {
+		t.Fatalf("fingerprint %v, error %v", fp, err)
 	}
 }
