@@ -114,9 +114,8 @@ func readSharePoint(stdout []byte) (*SharePoint, error) {
 }
 
 // compareSharePoint measures after against before; before nil judges after
-// alone: farm, servers, service instances, web applications and content
-// databases Online, IIS pools and sites started, the timer running, every
-// site collection answering 200.
+// alone: farm, servers, web applications and content databases Online, the
+// timer running, every site collection answering 200.
 func compareSharePoint(before, after *SharePoint) []Finding {
 	switch {
 	case before == nil && after == nil:
@@ -172,11 +171,7 @@ func spCheckAlone(after *SharePoint, sites []SPSite) []Finding {
 		}
 	}
 	out = append(out, compareSPSites(sites, after, nil)...)
-	for _, p := range after.AppPools {
-		if p.State != "Started" {
-			out = append(out, winFinding(Warning, "sharepoint/app-pool", "app pool "+p.Name, "Started", p.State, "IIS application pool %s is %s", p.Name, p.State))
-		}
-	}
+	// IIS pools and sites are not judged alone: some are stopped on purpose.
 	if t := after.TimerService; t == nil || t.State != "Running" {
 		out = append(out, compareSPTimer(&WindowsService{Name: "SPTimerV4", State: "Running"}, t)...)
 	}
@@ -304,7 +299,7 @@ func compareSPSites(before []SPSite, after *SharePoint, detached map[string]bool
 				actual, detail = "no answer", ": "+a.HTTPError
 			}
 			out = append(out, winFinding(Blocking, "sharepoint/site-http", obj, strconv.Itoa(want), actual,
-				"site collection %s answers %s with Windows authentication, it answered %d%s", b.URL, actual, want, detail))
+				"site collection %s answers %s to a request with Windows authentication, expected %d%s", b.URL, actual, want, detail))
 		}
 	}
 	return out
