@@ -71,7 +71,9 @@ func TestCompareSQLServer(t *testing.T) {
 		{"table data", true, func(s *SQLServer) { db(s, "Sales").Tables[0].Checksum = "43" }, []want{{Blocking, "sql/table-data", "table Sales.dbo.Orders (MSSQLSERVER)"}}},
 		{"sampled table data", true, func(s *SQLServer) { db(s, "Sales").Tables[1].Rows = 990 }, []want{{Blocking, "sql/table-data", "table Sales.dbo.Facts (MSSQLSERVER)"}}},
 		{"table missing", true, func(s *SQLServer) { db(s, "Sales").Tables = db(s, "Sales").Tables[1:] }, []want{{Blocking, "sql/table", "table Sales.dbo.Orders (MSSQLSERVER)"}}},
-		{"table not read after", true, func(s *SQLServer) { db(s, "Sales").Tables[0] = Table{Schema: "dbo", Name: "Orders", Mode: TableSkipped} },
+		{"table not read after", true, func(s *SQLServer) {
+			db(s, "Sales").Tables[0] = Table{Schema: "dbo", Name: "Orders", Mode: TableSkipped}
+		},
 			[]want{{Info, "sql/tables-unread", "database Sales (MSSQLSERVER)"}}},
 		{"engine stopped hides the instance error", true, func(s *SQLServer) {
 			s.Services[0].State = "Stopped"
