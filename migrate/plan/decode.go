@@ -95,15 +95,15 @@ func Parse(path string, data []byte) (*Plan, error) {
 	if doc.Kind != yaml.MappingNode {
 		return nil, Errors{w.at(doc, "", "the plan must be a mapping of fields (version:, hosts:, target:, waves:, ...), not a %s", kindName(doc))}
 	}
-	w.walk(doc, reflect.TypeOf(Plan{}), "")
-	if len(w.errs) > 0 {
-		return nil, w.errs
+	if hosts := mapValue(doc, "hosts"); hosts != nil && hosts.Kind == yaml.SequenceNode && mapValue(doc, "waves") == nil {
+		return nil, Errors{w.at(hosts, "hosts", "this is a hosts file (its hosts: lists servers), not a plan: give the plan file, which names its hosts file in hosts:")}
 	}
+	w.walk(doc, reflect.TypeOf(Plan{}), "")
 	var p Plan
 	if err := doc.Decode(&p); err != nil {
-		// The walk checked every value's shape, so this is not expected;
-		// report it rather than hide it.
-		return nil, Errors{syntaxError(path, err)}
+		// The walk removed every value of the wrong shape, so this is not
+		// expected; report it rather than hide it.
+		return nil, append(w.errs, syntaxError(path, err))
 	}
 	p.Path, p.pos = path, w.pos
 	p.Comment = firstNonZero(root.HeadComment, doc.HeadComment)
@@ -118,10 +118,44 @@ func Parse(path string, data []byte) (*Plan, error) {
 			p.Waves[i].Hosts[j].Pos, p.Waves[i].Hosts[j].Comment = w.pos[hf], w.comments[hf]
 		}
 	}
-	if errs := p.check(); len(errs) > 0 {
+	if errs := merge(w.errs, p.check()); len(errs) > 0 {
 		return nil, errs
 	}
 	return &p, nil
+}
+
+// merge adds the problems the checks found to those of the walk, leaving out
+// the ones about a field the walk already reported (a removed value is
+// missing to the checks), and sorts them by position.
+func merge(shape, semantic Errors) Errors {
+	out := append(Errors(nil), shape...)
+	for _, e := range semantic {
+		related := false
+		for _, s := range shape {
+			if within(e.Field, s.Field) || within(s.Field, e.Field) {
+				related = true
+				break
+			}
+		}
+		if !related {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		return out[i].Col < out[j].Col
+	})
+	if len(out) > maxErrors {
+		out = out[:maxErrors]
+	}
+	return out
+}
+
+// within reports whether field is parent or a field below it.
+func within(field, parent string) bool {
+	return field == parent || (parent != "" && strings.HasPrefix(field, parent) && (field[len(parent)] == '.' || field[len(parent)] == '['))
 }
 
 func syntaxError(path string, err error) *Error {
@@ -156,6 +190,13 @@ func (w *walker) fail(n *yaml.Node, field, format string, args ...any) {
 	if len(w.errs) < maxErrors {
 		w.errs = append(w.errs, w.at(n, field, format, args...))
 	}
+}
+
+// bad reports a value of the wrong shape and empties it, so that decoding
+// can go on and the rest of the plan be checked too.
+func (w *walker) bad(n *yaml.Node, field, format string, args ...any) {
+	w.fail(n, field, format, args...)
+	*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
 }
 
 var (
@@ -199,12 +240,12 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, field string) {
 	if reflect.PointerTo(t).Implements(scalarType) {
 		if n.Kind == yaml.ScalarNode {
 			if err := reflect.New(t).Interface().(scalar).parse(n.Value); err != nil {
-				w.fail(n, field, "%v", err)
+				w.bad(n, field, "%v", err)
 			}
 			return
 		}
 		if !mapForms[t] {
-			w.fail(n, field, "want a single value, not a %s", kindName(n))
+			w.bad(n, field, "want a single value, not a %s", kindName(n))
 			return
 		}
 	}
@@ -213,7 +254,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, field string) {
 		w.walkStruct(n, t, field)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			w.fail(n, field, "want a list (- item per line, or [a, b]), not a %s", kindName(n))
+			w.bad(n, field, "want a list (- item per line, or [a, b]), not a %s", kindName(n))
 			return
 		}
 		for i, item := range n.Content {
@@ -221,28 +262,31 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, field string) {
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			w.fail(n, field, "want a mapping (key: value per line), not a %s", kindName(n))
+			w.bad(n, field, "want a mapping (key: value per line), not a %s", kindName(n))
 			return
 		}
 		seen := map[string]int{}
+		kept := n.Content[:0:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if w.dupKey(k, field, seen) {
 				continue
 			}
 			w.walk(v, t.Elem(), fmt.Sprintf("%s[%s]", field, k.Value))
+			kept = append(kept, k, v)
 		}
+		n.Content = kept
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			w.fail(n, field, "want a text value, not a %s", kindName(n))
+			w.bad(n, field, "want a text value, not a %s", kindName(n))
 		}
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-			w.fail(n, field, "want a whole number, not a %s", kindName(n))
+			w.bad(n, field, "want a whole number, not a %s", kindName(n))
 		}
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-			w.fail(n, field, "want true or false, not a %s", kindName(n))
+			w.bad(n, field, "want true or false, not a %s", kindName(n))
 		}
 	}
 }
@@ -262,7 +306,7 @@ func (w *walker) dupKey(k *yaml.Node, field string, seen map[string]int) bool {
 
 func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, field string) {
 	if n.Kind != yaml.MappingNode {
-		w.fail(n, field, "want a mapping (key: value per line), not a %s", kindName(n))
+		w.bad(n, field, "want a mapping (key: value per line), not a %s", kindName(n))
 		return
 	}
 	if field != "" && n.HeadComment == "" && len(n.Content) > 0 && n.Content[0].HeadComment != "" {
@@ -270,6 +314,7 @@ func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, field string) {
 	}
 	fields := yamlFields(t)
 	seen := map[string]int{}
+	kept := n.Content[:0:0]
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if w.dupKey(k, field, seen) {
@@ -281,7 +326,9 @@ func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, field string) {
 			continue
 		}
 		w.walk(v, ft, child(field, k.Value))
+		kept = append(kept, k, v)
 	}
+	n.Content = kept
 }
 
 // yamlFields maps the YAML keys of a struct type to their field types,

@@ -129,6 +129,9 @@ func TestParseErrors(t *testing.T) {
 				"plan.yaml:13:13: target.azure.storageAccount: upload: storage needs storageAccount:",
 				"plan.yaml:13:13: target.azure.container: upload: storage needs container:"}, ""},
 		{"local with azure", minimal + "target: {azure: {location: x}}\n", []string{"plan.yaml:7:17: target.azure: azure settings need kind: azure"}, ""},
+		{"a hosts file", "version: 1\nhosts:\n  - {name: a, address: 10.0.0.1}\n", []string{"plan.yaml:3:3: hosts: this is a hosts file (its hosts: lists servers), not a plan"}, ""},
+		{"shape and meaning at once", strings.Replace(minimal, "    hosts:", "    concurrency: 0\n    hold: maybe\n    hosts:", 1),
+			[]string{"plan.yaml:5:18: waves[0].concurrency: 0: must be at least 1", `plan.yaml:6:11: waves[0].hold: want true or false, not a value ("maybe")`}, ""},
 		{"several at once", minimal + "        approval: later\n        size: {cpus: 2}\n",
 			[]string{"plan.yaml:7:19: waves[0].hosts[0].approval", "plan.yaml:8:15: waves[0].hosts[0].size"}, ""},
 	} {
