@@ -44,6 +44,7 @@ type Server struct {
 
 // PhaseChange is one transition in a server's history.
 type PhaseChange struct {
+	// Server moved from phase From ("" for its first transition) to To.
 	Server, From, To string
 	// Detail says why (the engine's words); for a failure, the reason.
 	Detail string
@@ -56,6 +57,7 @@ type PhaseChange struct {
 
 // Step is a step done for a server, with how to undo it.
 type Step struct {
+	// Server is the server the step Name was done for.
 	Server, Name string
 	// Undo is JSON describing how to undo the step; "" means nothing to undo.
 	Undo string
@@ -73,8 +75,9 @@ type Event struct {
 	// Server is the server concerned; "" means the whole migration.
 	Server string
 	// Kind classifies the event (the engine's words: "info", "warning", ...).
-	Kind      string
-	Message   string
+	Kind    string
+	Message string
+	// Appliance recorded the event at At.
 	Appliance string
 	At        time.Time
 }
