@@ -170,6 +170,12 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if p.Label() != "contoso-datacenter-exit" {
+		t.Errorf("Label = %s", p.Label())
+	}
+	if m, _ := Parse("dir/waves.yaml", []byte(minimal)); m.Label() != "waves" {
+		t.Errorf("Label without name = %s", m.Label())
+	}
 	if got := p.HostsPath(); got != filepath.Join("testdata", "hosts.yaml") {
 		t.Errorf("HostsPath = %s", got)
 	}

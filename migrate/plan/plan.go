@@ -337,3 +337,13 @@ func (p *Plan) HostNames() []string {
 func (b Blackout) Window() Window { return Window{Start: b.Start, End: b.End, Every: b.Every} }
 
 func (b Blackout) next(t time.Time) (start, end time.Time, ok bool) { return b.Window().next(t) }
+
+// Label is the plan's name, or its file's name without the extension when
+// it has none.
+func (p *Plan) Label() string {
+	if p.Name != "" || p.Path == "" {
+		return p.Name
+	}
+	base := filepath.Base(p.Path)
+	return base[:len(base)-len(filepath.Ext(base))]
+}
