@@ -39,6 +39,8 @@ type Effective struct {
 	TestMigration  bool
 	Delta          Delta
 	Checks         Checks
+	// StopServices are stopped on the source at cutover, in order.
+	StopServices []string
 }
 
 // Effective returns the merged settings of a host; ok is false when the plan
@@ -64,6 +66,12 @@ func (p *Plan) Effective(host string) (e Effective, ok bool) {
 	for _, pol := range []Policy{h.Policy, w.Policy, p.Defaults.Policy} {
 		if pol.TestMigration != nil {
 			e.TestMigration = *pol.TestMigration
+			break
+		}
+	}
+	for _, pol := range []Policy{h.Policy, w.Policy, p.Defaults.Policy} {
+		if pol.Cutover != nil {
+			e.StopServices = pol.Cutover.StopServices
 			break
 		}
 	}

@@ -108,6 +108,18 @@ type Policy struct {
 	Delta *Delta `yaml:"delta,omitempty" json:"delta,omitempty"`
 	// Checks are the validations after cutover.
 	Checks *Checks `yaml:"checks,omitempty" json:"checks,omitempty"`
+	// Cutover says what the cutover does on the source; nil means inherit.
+	Cutover *Cutover `yaml:"cutover,omitempty" json:"cutover,omitempty"`
+}
+
+// Cutover says what the cutover does on the source before the final pass.
+type Cutover struct {
+	// StopServices are stopped on the source, in order, before the final
+	// copy pass (systemd units on Linux, service names on Windows); a
+	// rollback starts them again, and they must be running on the target
+	// afterwards. Stop what writes to the disks: the application first,
+	// its database last.
+	StopServices []string `yaml:"stopServices,omitempty" json:"stopServices,omitempty"`
 }
 
 // Defaults are the plan-wide settings.
