@@ -54,6 +54,8 @@ type Server struct {
 	// Name is the host's name in the hosts file.
 	Name string
 	Wave string
+	// Hold keeps the server where it stands: the plan holds it.
+	Hold bool
 	// CPUs, MemoryMiB and Size shape the target VM; 0 and "" mean the
 	// source's.
 	CPUs, MemoryMiB int
@@ -191,7 +193,12 @@ type serverRun struct {
 // server stands.
 func (r *Runner) Run(ctx context.Context, s Server) face.ServerResult {
 	sr := &serverRun{Runner: r, s: s, start: r.now()}
-	err := sr.run(ctx)
+	var err error
+	if s.Hold {
+		err = &waitError{what: "the plan to release it (hold: true)"}
+	} else {
+		err = sr.run(ctx)
+	}
 	res := face.ServerResult{Host: s.Name, Wave: s.Wave, Passes: sr.passes, Bytes: sr.bytes, Took: r.now().Sub(sr.start)}
 	res.Phase, _ = r.Ledger.Phase(context.WithoutCancel(ctx), s.Name)
 	var we *waitError

@@ -20,6 +20,7 @@ const (
 	exitFailure     = 1   // the command failed
 	exitUsage       = 2   // wrong flags, arguments or input files
 	exitPartial     = 3   // the command finished, but some hosts failed
+	exitWaiting     = 4   // nothing failed, but some hosts wait (approval, window)
 	exitInterrupted = 130 // interrupted by Ctrl-C or SIGTERM
 )
 
@@ -28,6 +29,7 @@ const exitCodesHelp = `Exit codes:
   1    failure: the command could not do its job
   2    usage: wrong flags or arguments, or a malformed input file
   3    partial: finished, but at least one host failed (details in the output)
+  4    waiting: nothing failed, but some servers wait for an approval or a window (migrate)
   130  interrupted (Ctrl-C or SIGTERM); state on disk is consistent`
 
 func main() {
