@@ -370,4 +370,3 @@ func psqlCount(ctx context.Context, t *testing.T, c *remote.SSHClient) int {
 	}
 	return n
 }
-
