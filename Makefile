@@ -7,10 +7,10 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin:$(HOME)/.local/go/bin
 
-.PHONY: help deps build test vet bench demo demo-batch clean
+.PHONY: help deps build test e2e vet bench demo demo-batch clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
 
 deps: ## install what the build and the tests need (Go, OpenSSH server, sudo, test users); idempotent
 	@hack/deps.sh
@@ -24,6 +24,9 @@ test: deps ## set up, then run every test (unit, integration against real sshd, 
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/shift   # the Windows agent must always build
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 25m ./...
+
+e2e: deps ## only the end-to-end test: a running Debian VM (PostgreSQL, nginx) migrated into the local cloud (make test runs it too)
+	$(GO) test -count=1 -timeout 25m -v ./e2e/
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...
