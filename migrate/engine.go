@@ -42,6 +42,9 @@ type Engine struct {
 	// adapter over assess.Assess and assess/report, which only cmd/shift
 	// imports.
 	Assessor Assessor
+	// Migration is what moving servers needs (Migrate); the zero value
+	// cannot copy disks.
+	Migration MigrationSetup
 	// Logger receives diagnostics; nil means discard.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.

@@ -3,19 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/shift-migrate/shift/cloud/local"
 	"github.com/shift-migrate/shift/migrate"
 	"github.com/shift-migrate/shift/migrate/face"
 	"github.com/shift-migrate/shift/migrate/ledger"
-	"github.com/shift-migrate/shift/migrate/plan"
-	"github.com/shift-migrate/shift/remote"
 )
 
 func init() { commands = append(commands, newMigrateCmd) }
@@ -104,61 +99,24 @@ func runMigrate(cmd *cobra.Command, f migrateFlags) error {
 	if until != "" && !slices.Contains(face.Phases, until) {
 		return usageError(fmt.Errorf("--until %q is not a phase", f.until), "phases: "+phaseList())
 	}
-	p, err := plan.Load(f.plan)
-	if err != nil {
-		return usageError(err, "fix the plan file; 'shift plan --help' shows the format")
-	}
-	hf, err := remote.LoadHosts(p.HostsPath())
-	if err != nil {
-		return usageError(err, "fix the hosts file the plan names")
-	}
-	state := p.Target.StateDir
-	if state == "" {
-		state = f.state
-	}
-	if state == "" {
-		if state, err = local.DefaultDir(); err != nil {
-			return usageError(err, "give --state DIR")
-		}
-	}
-	if err := os.MkdirAll(state, 0o700); err != nil {
-		return &exitError{code: exitFailure, err: fmt.Errorf("state directory %s: %w", state, err)}
-	}
-
-	var lg *ledger.Ledger
-	if f.ledgerDSN != "" {
-		appliance := f.appliance
-		if appliance == "" {
-			appliance, _ = os.Hostname()
-		}
-		lg, err = ledger.OpenPostgres(ctx, f.ledgerDSN, appliance, ledger.Options{})
-	} else {
-		lg, err = ledger.Open(ctx, filepath.Join(state, "ledger"), ledger.Options{})
-	}
-	if err != nil {
-		return &exitError{code: exitFailure, err: err, hint: ledgerHint(err)}
-	}
-	defer lg.Close()
-
-	tg, err := openPlanTarget(p, state)
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
-	}
+	eng := &migrate.Engine{Generator: "shift " + version, TrustOnFirstUse: f.tofu, KnownHosts: f.knownHosts,
+		Migration: migrate.MigrationSetup{AgentBinary: agentBinary, WindowsAgent: windowsAgentBinary}}
 	ew := newEventWriter(stdout, stderr, f.json)
-	b, err := migrate.FromPlan(p, hf, migrate.PlanOptions{Approve: f.yes, Only: f.only})
-	if err != nil {
-		return usageError(err, "")
+	var done face.MigrationDone
+	for ev := range eng.Migrate(ctx, f.plan, face.MigrateOptions{Approve: f.yes, Until: until, Only: f.only,
+		StateDir: f.state, LedgerURL: f.ledgerDSN, Appliance: f.appliance}) {
+		if d, ok := ev.(face.MigrationDone); ok {
+			done = d
+			continue
+		}
+		ew.event(ev)
 	}
-	store, err := migrate.NewStore(ctx, lg, p)
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
+	switch {
+	case errors.Is(done.Err, face.ErrUsage):
+		return usageError(done.Err, "fix the plan or hosts file; 'shift plan --help' shows the format")
+	case done.Err != nil:
+		return &exitError{code: exitFailure, err: done.Err, hint: ledgerHint(done.Err)}
 	}
-	b.Runner = &migrate.Runner{
-		Hosts: hf, Overrides: remote.Overrides{TrustOnFirstUse: f.tofu, KnownHosts: f.knownHosts},
-		Target: tg, Ledger: store, AgentBinary: agentBinary, WindowsAgent: windowsAgentBinary,
-		Until: until, Emit: ew.event,
-	}
-	done := b.Run(ctx)
 	ew.summary(stdout, done)
 	if ctx.Err() != nil {
 		return &exitError{code: exitInterrupted, err: ctx.Err(), hint: "run the same command again to resume"}

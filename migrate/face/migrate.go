@@ -1,6 +1,9 @@
 package face
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Phase is where one server stands in its migration. The phases a server
 // passes through, in order, are in Phases; Failed and RolledBack end a
@@ -120,3 +123,56 @@ var (
 	_ Event     = ValidationFinding{}
 	_ Event     = MigrationDone{}
 )
+
+// MigrateOptions adjust one run of a plan.
+type MigrateOptions struct {
+	// Approve approves every cutover, whatever the plan's approval says.
+	Approve bool
+	// Until stops each server once it reaches this phase; "" means Done.
+	Until Phase
+	// Only limits the run to these hosts of the plan; nil means all.
+	Only []string
+	// StateDir overrides the engine's state directory when the plan names
+	// none; "" means the engine's.
+	StateDir string
+	// LedgerURL is a PostgreSQL URL of a ledger shared by several
+	// appliances; "" means SQLite in the state directory.
+	LedgerURL string
+	// Appliance names this appliance in a shared ledger; "" means the host
+	// name.
+	Appliance string
+}
+
+// PlanSummary describes a plan file: its waves and their hosts.
+type PlanSummary struct {
+	Path   string
+	Name   string
+	Target string
+	Waves  []PlanWave
+}
+
+// PlanWave is one wave of a plan.
+type PlanWave struct {
+	Name  string
+	Hosts []PlanHost
+	// Held is true when the plan holds the whole wave.
+	Held bool
+}
+
+// PlanHost is one host of a wave with its merged settings.
+type PlanHost struct {
+	Name string
+	Held bool
+	// Size is "2 CPUs, 4 GiB" or a VM size name; "" means the source's.
+	Size string
+	// Approval is "manual" or "automatic".
+	Approval string
+	// Checks names the validation sections ("linux", "sqlServer", "2 http").
+	Checks []string
+	// Comment is the plan's comment above the host (blockers of a held host).
+	Comment string
+}
+
+// ErrUsage marks errors in a run's input (the plan file, the hosts file,
+// options): fixing the input fixes them.
+var ErrUsage = errors.New("bad input")

@@ -1,4 +1,4 @@
-package main
+package migrate
 
 import (
 	"fmt"
@@ -14,9 +14,9 @@ import (
 	"github.com/shift-migrate/shift/migrate/plan"
 )
 
-// openPlanTarget opens the target a plan names: the local cloud in the
-// state directory, or Azure with azidentity's default credential chain.
-func openPlanTarget(p *plan.Plan, state string) (cloud.Target, error) {
+// OpenTarget opens the target a plan names: the local cloud in the state
+// directory, or Azure with azidentity's default credential chain.
+func OpenTarget(p *plan.Plan, state string) (cloud.Target, error) {
 	switch p.Target.Kind {
 	case "", plan.KindLocal:
 		return local.New(local.Options{Dir: state})
