@@ -10,7 +10,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/compress/s2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shift-migrate/shift/disk"
@@ -33,22 +33,16 @@ func (o AgentOptions) workers() int {
 	return min(runtime.GOMAXPROCS(0), 8)
 }
 
-// encoder compresses chunks; EncodeAll is safe for concurrent use.
-var encoder = sync.OnceValue(func() *zstd.Encoder {
-	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
-		zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(true))
-	if err != nil {
-		panic(err) // only on invalid options
-	}
-	return e
-})
-
-// bufPool holds chunk-sized buffers (plus room for a reply header and zstd's
-// worst-case expansion).
+// bufPool holds chunk-sized buffers (plus room for a reply header and a
+// frame's checksum).
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, ChunkSize+ChunkSize/64+1024); return &b }}
 
 func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
 func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
+
+// compressPool holds the agent's compression buffers: S2's worst case for a
+// chunk, so that encoding never allocates.
+var compressPool = sync.Pool{New: func() any { b := make([]byte, 0, s2.MaxEncodedLen(ChunkSize)); return &b }}
 
 // ServeAgent is the source side of the agent protocol: it sends the hello
 // describing src, then answers chunk requests read from in by writing replies
@@ -65,6 +59,11 @@ func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
 // pass; data written to space that was free when the map was taken is
 // copied by the next pass.
 func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Writer, opts AgentOptions) error {
+	stop, err := StartProfile()
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	defer stop()
 	size := src.Size()
 	ext, err := src.Extents(ctx)
 	if err != nil {
@@ -169,14 +168,13 @@ func serveChunk(src disk.Source, size int64, free []disk.Extent, q request, send
 	if q.hasKnown && q.known == h {
 		return send(frameReply, tag, replyHeader(replyUnchanged, h, n))
 	}
-	zp := getBuf()
-	defer putBuf(zp)
-	z := encoder().EncodeAll(buf, (*zp)[:0])
-	*zp = z[:0]
+	zp := compressPool.Get().(*[]byte)
+	defer compressPool.Put(zp)
+	z := s2.Encode((*zp)[:cap(*zp)], buf)
 	if len(z) >= n {
 		return send(frameReply, tag, replyHeader(replyRaw, h, n), buf)
 	}
-	return send(frameReply, tag, replyHeader(replyZstd, h, n), z)
+	return send(frameReply, tag, replyHeader(replyS2, h, n), z)
 }
 
 // zeroRanges returns the ranges of ext known to be zero, in order.

@@ -132,6 +132,9 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	if opts.Workers > 0 {
 		cmd += fmt.Sprintf(" --workers %d", opts.Workers)
 	}
+	if prof := os.Getenv(AgentProfileEnv); prof != "" {
+		cmd = "env " + ProfileEnv + "=" + remote.ShellQuote(prof) + " " + cmd
+	}
 	if a.Sudo {
 		cmd = "sudo -n -- " + cmd
 	}

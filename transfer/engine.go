@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
 
@@ -35,6 +36,17 @@ type Options struct {
 	SyncInterval time.Duration
 	// Reporter receives progress; nil discards it.
 	Reporter Reporter
+	// ReadBack makes the end-of-pass check on a ReadableSink read back
+	// every chunk, also those this pass wrote. By default a chunk that this
+	// pass wrote counts with the hash of the bytes written (the appliance
+	// hashes each chunk after decompressing it and checks it against the
+	// source's hash before the write, and the sink is synced before the
+	// pass ends); every other chunk (kept from an earlier pass or a killed
+	// run, unchanged, zero on both sides) is read back, holes excepted. So
+	// the default still catches a target changed behind the journal's back,
+	// and a first pass into a new image reads nothing back: what it did not
+	// write is a hole.
+	ReadBack bool
 }
 
 func (o Options) workers() int {
@@ -81,9 +93,14 @@ type Result struct {
 	DataBytes, PayloadBytes, WireBytes int64
 	// Digest is the whole-disk digest both sides agreed on.
 	Digest Hash
-	// Verified says the target's digest was computed by reading the target
-	// back; false means from the hashes of what was written to it.
+	// Verified says the target's digest was computed from the target: its
+	// holes, the chunks read back from it (ReadBack of them) and the hashes
+	// of the bytes this pass wrote (all chunks are read back with
+	// Options.ReadBack). False means the sink cannot be read back and the
+	// digest comes from the hashes of what was written to it.
 	Verified bool
+	// ReadBack counts the chunks read back from the target for the check.
+	ReadBack int64
 	// Elapsed is the pass's duration.
 	Elapsed time.Duration
 }
@@ -261,17 +278,20 @@ func (s *Session) refreshExtents(ctx context.Context) error {
 
 // pass is one pass's state.
 type pass struct {
-	s     *Session
-	sink  Sink
-	j     Journal
-	opts  Options
-	st    JournalState
-	size  int64
-	n     int64
-	zero  []bool // chunk is known zero on the source
-	hash  []Hash // source hash per chunk
-	start time.Time
-	wire0 int64
+	s    *Session
+	sink Sink
+	j    Journal
+	opts Options
+	st   JournalState
+	size int64
+	n    int64
+	zero []bool // chunk is known zero on the source
+	hash []Hash // source hash per chunk
+	// written marks the chunks this pass wrote to the sink, from bytes it
+	// checked against hash (or zeros); each goroutine sets its own chunks.
+	written []bool
+	start   time.Time
+	wire0   int64
 
 	res Result
 	mu  sync.Mutex // guards res counters, pending and progress
@@ -309,6 +329,7 @@ func (s *Session) newPass(sink Sink, j Journal, opts Options) (*pass, error) {
 		}
 	}
 	p.hash = make([]Hash, p.n)
+	p.written = make([]bool, p.n)
 	return p, nil
 }
 
@@ -642,6 +663,7 @@ func (p *pass) zeroChunk(i int64) error {
 		if err := p.sink.WriteZeroes(i*ChunkSize, n); err != nil {
 			return targetError(i, err)
 		}
+		p.written[i] = true
 		p.finish(i, zh, &p.res.ZeroWritten)
 		return nil
 	}
@@ -682,6 +704,7 @@ func (p *pass) handle(f frame, tr *tracker) (i int64, ok bool, why string, err e
 			if err := p.sink.WriteZeroes(off, n); err != nil {
 				return i, false, "", targetError(i, err)
 			}
+			p.written[i] = true
 			p.finish(i, zh, &p.res.ZeroWritten)
 		} else {
 			p.finish(i, zh, &p.res.Zero)
@@ -695,7 +718,18 @@ func (p *pass) handle(f frame, tr *tracker) (i int64, ok bool, why string, err e
 		return i, true, "", nil
 	}
 	data := r.payload
-	if r.kind == replyZstd {
+	switch r.kind {
+	case replyS2:
+		if m, err := s2.DecodedLen(r.payload); err != nil || int64(m) != n {
+			return i, false, "s2 length", nil
+		}
+		db := getBuf()
+		defer putBuf(db)
+		data, err = s2.Decode((*db)[:n], r.payload)
+		if err != nil {
+			return i, false, "s2: " + err.Error(), nil
+		}
+	case replyZstd:
 		db := getBuf()
 		defer putBuf(db)
 		data, err = decoder().DecodeAll(r.payload, (*db)[:0])
@@ -713,6 +747,7 @@ func (p *pass) handle(f frame, tr *tracker) (i int64, ok bool, why string, err e
 	if _, err := p.sink.WriteAt(data, off); err != nil {
 		return i, false, "", targetError(i, err)
 	}
+	p.written[i] = true
 	p.mu.Lock()
 	p.res.DataBytes += n
 	p.res.PayloadBytes += int64(len(r.payload))
@@ -726,7 +761,7 @@ func targetError(i int64, err error) error {
 }
 
 // verify computes the source's digest from the hashes of this pass, the
-// target's from what it holds, and compares them.
+// target's from what it holds (see Options.ReadBack), and compares them.
 func (p *pass) verify(ctx context.Context) error {
 	src := Digest(p.hash)
 	rs, ok := p.sink.(ReadableSink)
@@ -735,11 +770,17 @@ func (p *pass) verify(ctx context.Context) error {
 		p.res.Digest = src
 		return nil
 	}
-	tgt, err := TargetHashes(ctx, rs, p.opts.workers())
+	var skip []bool
+	if !p.opts.ReadBack {
+		// What this pass wrote was hashed as written: p.hash.
+		skip = p.written
+	}
+	tgt, read, err := targetHashes(ctx, rs, p.opts.workers(), skip, p.hash)
 	if err != nil {
 		return fmt.Errorf("verify target: %w", err)
 	}
 	p.res.Verified = true
+	p.res.ReadBack = read
 	if d := Digest(tgt); d == src {
 		p.res.Digest = src
 		return nil
@@ -763,13 +804,20 @@ func (p *pass) verify(ctx context.Context) error {
 // TargetHashes reads a sink back and hashes each chunk, skipping the holes
 // an Extenter reports.
 func TargetHashes(ctx context.Context, rs ReadableSink, workers int) ([]Hash, error) {
+	hs, _, err := targetHashes(ctx, rs, workers, nil, nil)
+	return hs, err
+}
+
+// targetHashes is TargetHashes taking the hash of chunk i from known[i]
+// instead where skip[i] (skip may be nil); read counts the chunks read.
+func targetHashes(ctx context.Context, rs ReadableSink, workers int, skip []bool, known []Hash) (_ []Hash, read int64, _ error) {
 	size := rs.Size()
 	n := chunks(size)
 	hole := make([]bool, n)
 	if ex, ok := rs.(Extenter); ok {
 		ext, err := ex.Extents(ctx)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, e := range chunkExtents(ext, size) {
 			if e.Data {
@@ -784,6 +832,10 @@ func TargetHashes(ctx context.Context, rs ReadableSink, workers int) ([]Hash, er
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(workers, 1))
 	for i := range n {
+		if skip != nil && skip[i] {
+			out[i] = known[i]
+			continue
+		}
 		if hole[i] {
 			out[i] = ZeroHash(chunkLen(i, size))
 			continue
@@ -791,6 +843,7 @@ func TargetHashes(ctx context.Context, rs ReadableSink, workers int) ([]Hash, er
 		if gctx.Err() != nil {
 			break
 		}
+		read++
 		g.Go(func() error {
 			bp := getBuf()
 			defer putBuf(bp)
@@ -807,9 +860,9 @@ func TargetHashes(ctx context.Context, rs ReadableSink, workers int) ([]Hash, er
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return out, ctx.Err()
+	return out, read, ctx.Err()
 }
 
 // SourceDigest reads a source disk and returns its whole-disk digest, as a

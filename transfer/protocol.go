@@ -65,9 +65,13 @@ import (
 //	raw length (uint32), payload
 //
 // where kind is 0 (all zeros, no payload), 1 (unchanged: the hash equals the
-// known one, no payload), 2 (payload is one zstd frame) or 3 (payload is the
-// raw bytes, when zstd would not shrink them). Chunks that the extent map
-// says are zero are never requested.
+// known one, no payload), 2 (payload is one zstd frame), 3 (payload is the
+// raw bytes, when compression would not shrink them) or 4 (payload is one S2
+// block, github.com/klauspost/compress/s2). The agent sends S2: it
+// compresses about twice as fast as zstd's fastest level, and the CPU of
+// both ends, not the wire, is what bounds a copy on a LAN; the appliance
+// decodes both. Chunks that the extent map says are zero are never
+// requested.
 //
 // When the agent cannot read a chunk it sends an error frame with the
 // chunk's index as tag and a UTF-8 message as body; the appliance fails the
@@ -82,7 +86,9 @@ import (
 //
 // The appliance ends the session by closing the agent's stdin; the agent
 // finishes the requests it has, then exits 0.
-const ProtocolVersion = 1
+//
+// Version 2 added reply kind 4 (S2); version 1 agents sent zstd only.
+const ProtocolVersion = 2
 
 // MaxFrameBody bounds a frame's body: a raw chunk plus its reply header, or a
 // hello with the extents of a very large disk.
@@ -102,6 +108,7 @@ const (
 	replyUnchanged byte = 1
 	replyZstd      byte = 2
 	replyRaw       byte = 3
+	replyS2        byte = 4
 )
 
 const (
@@ -370,7 +377,7 @@ func parseReply(f frame) (reply, error) {
 	r := reply{index: int64(f.tag), kind: f.body[0], rawLen: int(binary.BigEndian.Uint32(f.body[33:])), payload: f.body[replyHeaderLen:]}
 	copy(r.hash[:], f.body[1:33])
 	switch {
-	case r.kind > replyRaw:
+	case r.kind > replyS2:
 		return reply{}, fmt.Errorf("reply for chunk %d: unknown kind %d", f.tag, r.kind)
 	case r.rawLen > ChunkSize:
 		return reply{}, fmt.Errorf("reply for chunk %d: raw length %d exceeds the chunk size", f.tag, r.rawLen)

@@ -141,8 +141,24 @@ func (s *FileSink) Finish() error {
 	return s.f.Sync()
 }
 
-// WriteAt writes p at off.
-func (s *FileSink) WriteAt(p []byte, off int64) (int, error) { return s.f.WriteAt(p, off) }
+// writePiece is the largest single write to the image file. Buffered
+// writes of 4 MiB into new page-cache pages cost Linux (6.x, ext4) three to
+// four times the CPU of the same bytes written 1 MiB at a time: measured,
+// not guessed (see the transfer benchmarks).
+const writePiece = 1 << 20
+
+// WriteAt writes p at off, in pieces of at most writePiece bytes.
+func (s *FileSink) WriteAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := s.f.WriteAt(p[n:min(n+writePiece, len(p))], off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
 
 // ReadAt reads from the image.
 func (s *FileSink) ReadAt(p []byte, off int64) (int, error) { return s.f.ReadAt(p, off) }
@@ -154,7 +170,7 @@ func (s *FileSink) WriteZeroes(off, n int64) error {
 		return nil
 	}
 	for n > 0 {
-		m := min(n, ChunkSize)
+		m := min(n, writePiece)
 		if _, err := s.f.WriteAt(zeroChunk[:m], off); err != nil {
 			return err
 		}

@@ -35,6 +35,7 @@ type replicateFlags struct {
 	knownHosts string
 	agentDir   string
 	format     string
+	readBack   bool
 }
 
 func newReplicateCmd() *cobra.Command {
@@ -54,7 +55,10 @@ where data became zero. A run that was killed or failed (a full target disk,
 a lost connection) resumes without copying finished chunks again. The state
 lives next to the image, in DIR/<host>-<disk>.journal (.vhd.journal for a
 VHD). Every pass ends by comparing a whole-disk digest of the image with the
-source's; a VHD's footer is written then, identical on every pass.
+source's; a VHD's footer is written then, identical on every pass. The
+image's digest counts each chunk the pass wrote with the hash of the bytes
+written (checked against the source's hash before the write) and reads every
+other chunk back; --read-back reads the chunks just written back too.
 
 The agent skips space that the filesystems' allocation maps (ext4, FAT,
 NTFS) mark free: the image reads as zeros there, and the digest counts it so
@@ -77,6 +81,7 @@ Progress goes to stderr; a summary of the pass goes to stdout.`,
 	fl.StringVar(&f.bwlimit, "bwlimit", "", "limit on the wire, bytes per second, with an optional K, M or G suffix (\"50M\")")
 	fl.IntVar(&f.workers, "workers", 0, "chunks handled at once on each side (default: CPUs, at most 8)")
 	fl.BoolVar(&f.json, "json", false, "print the pass's result as one JSON object on stdout")
+	fl.BoolVar(&f.readBack, "read-back", false, "check the image by reading back every chunk, also those the pass just wrote (slower)")
 	fl.StringVar(&f.agentDir, "agent-dir", "", "directory on the host for the uploaded agent, removed afterwards (default /tmp; must not be noexec)")
 	fl.BoolVar(&f.tofu, "trust-on-first-use", false, "record an unknown SSH host key in known_hosts instead of failing")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file (default: the hosts file's, else ~/.ssh/known_hosts)")
@@ -120,6 +125,12 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 		return usageError(fmt.Errorf("--to %s: %w", f.to, err), "choose a directory you can write")
 	}
 
+	stopProfile, err := transfer.StartProfile()
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	defer stopProfile()
+
 	ctx := cmd.Context()
 	every := time.Second
 	if isTTY(stderr) {
@@ -130,6 +141,7 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 			Workers:        f.workers,
 			BandwidthLimit: limit,
 			Reporter:       transfer.Throttle(&replicateProgress{w: stderr, host: host}, every),
+			ReadBack:       f.readBack,
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -192,6 +204,7 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 		Workers:        f.workers,
 		BandwidthLimit: limit,
 		Reporter:       transfer.Throttle(&replicateProgress{w: stderr, host: host}, every),
+		ReadBack:       f.readBack,
 	})
 	if err != nil {
 		if errors.Is(err, syscall.ENOSPC) {
@@ -374,7 +387,7 @@ func printReplicateSummary(w io.Writer, host, img string, r *transfer.Result) {
 	fmt.Fprintf(w, "  disk %s, data sent %s, on the wire %s\n", sizeLabel(r.Size), sizeLabel(r.DataBytes), sizeLabel(r.WireBytes))
 	verified := "from the written chunks' hashes"
 	if r.Verified {
-		verified = "image read back"
+		verified = fmt.Sprintf("image checked, %d chunk(s) read back", r.ReadBack)
 	}
 	fmt.Fprintf(w, "  digest blake3:%s (source = image, %s)\n", r.Digest, verified)
 }
@@ -397,6 +410,7 @@ type replicateResult struct {
 	WireBytes   int64   `json:"wireBytes"`
 	Digest      string  `json:"digest"`
 	Verified    bool    `json:"verified"`
+	ReadBack    int64   `json:"readBack"`
 	Seconds     float64 `json:"seconds"`
 }
 
@@ -404,5 +418,5 @@ func replicateJSON(host, img string, r *transfer.Result) replicateResult {
 	return replicateResult{Host: host, Disk: r.Disk, Image: img, Size: r.Size, Pass: r.Pass, Resumed: r.Resumed,
 		Chunks: r.Chunks, Sent: r.Sent, Unchanged: r.Unchanged, Zero: r.Zero, ZeroWritten: r.ZeroWritten,
 		Skipped: r.Skipped, Retried: r.Retried, DataBytes: r.DataBytes, WireBytes: r.WireBytes,
-		Digest: "blake3:" + r.Digest.String(), Verified: r.Verified, Seconds: r.Elapsed.Seconds()}
+		Digest: "blake3:" + r.Digest.String(), Verified: r.Verified, ReadBack: r.ReadBack, Seconds: r.Elapsed.Seconds()}
 }
