@@ -49,6 +49,19 @@ type run struct {
 	code   int
 	events []event
 	stderr string
+	raw    string
+}
+
+// String shows what a run did, without its progress lines.
+func (r run) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "exit %d; stderr:\n%s\nevents:\n", r.code, r.stderr)
+	for _, l := range strings.Split(r.raw, "\n") {
+		if !strings.Contains(l, `"type":"progress"`) {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }
 
 func (r run) phases(host string) []string {
@@ -98,7 +111,7 @@ func (l *lab) migrate(ctx context.Context, args ...string) run {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := run{stderr: stderr.String()}
+	r := run{stderr: stderr.String(), raw: stdout.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
@@ -207,7 +220,7 @@ func TestMigrateDebianSource(t *testing.T) {
 	// Second run: resumes the copy and stops in sync (approval is manual).
 	r := l.migrate(ctx, "--until", "in-sync")
 	if r.code != 0 {
-		t.Fatalf("migrate --until in-sync: exit %d\n%s", r.code, r.stderr)
+		t.Fatalf("migrate --until in-sync: %s", r)
 	}
 	resumed := false
 	for _, s := range r.steps(host) {
@@ -229,7 +242,7 @@ func TestMigrateDebianSource(t *testing.T) {
 	// Without approval the cutover waits, and the exit code says so.
 	r = l.migrate(ctx)
 	if r.code != 4 {
-		t.Errorf("migrate without --yes: exit %d, want 4 (waiting)\n%s", r.code, r.stderr)
+		t.Errorf("migrate without --yes: want exit 4 (waiting): %s", r)
 	}
 	if s := r.summary(t); len(s.Servers) != 1 || !strings.Contains(s.Servers[0].Waiting, "approval") {
 		t.Errorf("without --yes the server does not wait for approval: %+v", s.Servers)
@@ -238,7 +251,7 @@ func TestMigrateDebianSource(t *testing.T) {
 	// Cutover.
 	r = l.migrate(ctx, "--yes")
 	if r.code != 0 {
-		t.Fatalf("migrate --yes: exit %d\n%s", r.code, r.stderr)
+		t.Fatalf("migrate --yes: %s", r)
 	}
 	got := strings.Join(r.phases(host), " ")
 	if !strings.Contains(got, "cutting-over validated done") {
@@ -268,7 +281,7 @@ func TestMigrateDebianSource(t *testing.T) {
 	// A rerun on the same state directory finds everything done.
 	r = l.migrate(ctx, "--yes")
 	if r.code != 0 {
-		t.Fatalf("rerun: exit %d\n%s", r.code, r.stderr)
+		t.Fatalf("rerun: %s", r)
 	}
 	s := r.summary(t)
 	if len(s.Servers) != 1 || s.Servers[0].Phase != "done" || s.Servers[0].Passes != 0 {
