@@ -156,6 +156,14 @@ func newLab(t *testing.T) *lab {
 	l.state = filepath.Join(l.dir, "state")
 	l.bin = buildShift(t)
 	l.vm = sourcevm.StartT(t, sourcevm.Options{})
+	// The hosts file names a copy of the key: the image cache may be
+	// pruned by another build while the test runs.
+	key, err := os.ReadFile(l.vm.KeyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(l.dir, "id_ed25519")
+	write(t, keyPath, string(key))
 	hosts := fmt.Sprintf(`version: 1
 hosts:
   - name: %s
@@ -166,7 +174,7 @@ hosts:
     key: file:%s
     ssh:
       knownHosts: %s
-`, host, l.vm.Port, l.vm.KeyPath, l.vm.KnownHostsFile)
+`, host, l.vm.Port, keyPath, l.vm.KnownHostsFile)
 	write(t, filepath.Join(l.dir, "hosts.yaml"), hosts)
 	l.plan = filepath.Join(l.dir, "waves.yaml")
 	write(t, l.plan, fmt.Sprintf(`version: 1
@@ -349,7 +357,7 @@ func (l *lab) targetSSH(ctx context.Context) *remote.SSHClient {
 	if !ok {
 		t.Fatalf("target VM has no SSH address: %+v", vm)
 	}
-	key, err := os.ReadFile(l.vm.KeyPath)
+	key, err := os.ReadFile(filepath.Join(l.dir, "id_ed25519"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -333,7 +333,11 @@ func (sr *serverRun) rollback(ctx context.Context, cause error) error {
 		var uerr error
 		switch st.Undo {
 		case undoStopVM:
-			uerr = sr.Target.StopVM(ctx, vmName(sr.s.Name), time.Minute)
+			grace := sr.StopGrace
+			if grace == 0 {
+				grace = time.Minute
+			}
+			uerr = sr.Target.StopVM(ctx, vmName(sr.s.Name), grace)
 			if uerr == nil {
 				undone = append(undone, "stopped VM "+vmName(sr.s.Name)+" (kept for inspection)")
 			}

@@ -106,8 +106,8 @@ func applyEdit(p *plan.Plan, ed face.PlanEdit) error {
 		}
 		h.Bandwidth = bw
 	}
-	if ed.Comment != nil {
-		h.Comment = *ed.Comment
+	if ed.Note != nil && !strings.Contains(h.Comment, *ed.Note) {
+		h.Comment = strings.TrimRight(*ed.Note+"\n"+h.Comment, "\n")
 	}
 	if ed.Checks != nil {
 		return setChecks(p, ed.Host, *ed.Checks)

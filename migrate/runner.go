@@ -118,6 +118,9 @@ type Runner struct {
 	// BootTimeout bounds the wait for a booted target to answer; 0 means
 	// 10 minutes.
 	BootTimeout time.Duration
+	// StopGrace is how long a rollback waits for the target VM to shut down
+	// before forcing it off; 0 means a minute, negative forces it at once.
+	StopGrace time.Duration
 	// Emit receives events; nil discards them. It must not block for long.
 	Emit func(face.Event)
 	// ID tags the events.
@@ -272,11 +275,16 @@ func (sr *serverRun) step(ctx context.Context, ph face.Phase) (face.Phase, strin
 	case face.Failed:
 		return sr.retry(ctx)
 	case face.RolledBack:
-		// The source serves again: copy what changed since, then cut over anew.
+		// The source serves again: copy what changed since, then cut over
+		// anew. The stopped VM kept for inspection goes (its disks stay and
+		// are copied into again), and so does the old fingerprint.
+		if err := sr.Target.DeleteVM(ctx, vmName(sr.s.Name)); err != nil {
+			return "", "", sr.stepErr(face.RolledBack, "delete the rolled-back VM", err, "")
+		}
 		if err := sr.Ledger.Put(ctx, sr.s.Name, keyBefore, nil); err != nil {
 			return "", "", err
 		}
-		return face.Replicating, "after a rollback: copy the changes, then cut over again", nil
+		return face.Replicating, "after a rollback: the old target VM is deleted; copy the changes, then cut over anew", nil
 	}
 	return "", "", fmt.Errorf("unknown phase %q in the ledger", ph)
 }

@@ -27,8 +27,9 @@ type PlanEdit struct {
 	// Bandwidth caps the host's copy ("50M", "400Mbit/s"); "" means no cap
 	// of its own.
 	Bandwidth *string
-	// Comment replaces the comment above the host; nil leaves it.
-	Comment *string
+	// Note is put on the first line of the comment above the host, unless
+	// the comment holds it already.
+	Note *string
 }
 
 // PlanHostSettings are the settings of one plan host that the wizard shows
