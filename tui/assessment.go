@@ -86,6 +86,8 @@ func (m *model) assessmentKey(msg tea.KeyPressMsg) tea.Cmd {
 		a.sel = max(0, a.sel-1)
 	case key.Matches(msg, k.Down):
 		a.sel = min(max(0, n-1), a.sel+1)
+	case a.result != nil && key.Matches(msg, k.Plan):
+		return m.goTo(planScreen)
 	case a.result != nil && key.Matches(msg, k.Filter):
 		a.filter = (a.filter + 1) % len(filters)
 		a.sel = 0

@@ -60,6 +60,7 @@ type prompt struct {
 	input       textinput.Model
 	err         string
 	busy        bool
+	allowEmpty  bool // an empty value is an answer ("none", "every disk")
 	submit      func(m *model, value string) tea.Cmd
 }
 
@@ -84,7 +85,7 @@ func (p *prompt) update(m *model, msg tea.Msg) tea.Cmd {
 			return nil
 		case key.Matches(k, m.keys.Submit):
 			v := strings.TrimSpace(p.input.Value())
-			if v == "" {
+			if v == "" && !p.allowEmpty {
 				p.err = "type a path first"
 				return nil
 			}

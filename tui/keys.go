@@ -13,7 +13,11 @@ type keyMap struct {
 	// Discovery.
 	Start, Stop, Retry, SaveInventory, Assess key.Binding
 	// Assessment.
-	Filter, Export key.Binding
+	Filter, Export, Plan key.Binding
+	// Plan.
+	Hold, Wave, Size, Disks, Checks, Services, Bandwidth, Redraft, OpenPlan, Replicate key.Binding
+	// Replication and Cutover.
+	StartRun, StopRun, Cutover key.Binding
 	// Dialogs: forms, prompts and confirmations.
 	NextField, PrevField, Submit, Cancel, Yes, No key.Binding
 }
@@ -43,6 +47,22 @@ func defaultKeys() keyMap {
 
 		Filter: b([]string{"f"}, "f", "filter"),
 		Export: b([]string{"e"}, "e", "export report"),
+		Plan:   b([]string{"p"}, "p", "plan the move"),
+
+		Hold:      b([]string{"space", "h"}, "space", "hold/release"),
+		Wave:      b([]string{"w"}, "w", "wave"),
+		Size:      b([]string{"z"}, "z", "size"),
+		Disks:     b([]string{"d"}, "d", "disks"),
+		Checks:    b([]string{"c"}, "c", "checks"),
+		Services:  b([]string{"o"}, "o", "stop at cutover"),
+		Bandwidth: b([]string{"b"}, "b", "bandwidth"),
+		Redraft:   b([]string{"n"}, "n", "draft anew"),
+		OpenPlan:  b([]string{"i"}, "i", "open a plan"),
+		Replicate: b([]string{"r"}, "r", "replicate"),
+
+		StartRun: b([]string{"r", "enter"}, "r", "replicate"),
+		StopRun:  b([]string{"x"}, "x", "stop"),
+		Cutover:  b([]string{"enter", "c"}, "enter", "cut over"),
 
 		NextField: b([]string{"tab", "down"}, "tab", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab", "previous field"),

@@ -31,6 +31,15 @@ type Options struct {
 	Target string
 	// Lab says the hosts are the built-in lab, so that hints can say so.
 	Lab bool
+	// PlanFile is the plan the Plan screen drafts into and loads, and whose
+	// migration the wizard offers to resume at start; empty means
+	// waves.yaml in OutDir.
+	PlanFile string
+	// PlanEdits are applied to every plan the wizard drafts (the built-in
+	// lab: local copies a small disk image, simulated hosts are held);
+	// PlanNote says what they do, once they are applied.
+	PlanEdits []face.PlanEdit
+	PlanNote  string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -41,10 +50,13 @@ const (
 	sourcesScreen screen = iota
 	discoveryScreen
 	assessmentScreen
+	planScreen
+	replicationScreen
+	cutoverScreen
 	screenCount
 )
 
-var screenNames = [...]string{"Sources", "Discovery", "Assessment"}
+var screenNames = [...]string{"Sources", "Discovery", "Assessment", "Plan", "Replication", "Cutover"}
 
 // Smallest terminal the wizard lays itself out in.
 const minWidth, minHeight = 60, 16
@@ -70,12 +82,20 @@ type model struct {
 	src    sourcesState
 	disc   discoveryState
 	asm    assessmentState
+	plan   planState
+	mig    migrationState
 	dialog dialog // nil when none is open
 
 	status    string // the last thing that happened
 	statusBad bool
 	lastTag   uint64
 	quitting  bool // waiting for runs to stop before quitting
+
+	// view is the last rendered screen; it is drawn again only after a
+	// message other than progress, so progress alone redraws at most every
+	// redrawEvery however many events arrive.
+	view      string
+	viewValid bool
 }
 
 func newModel(ctx context.Context, opts Options, b *bridge) *model {
@@ -100,15 +120,20 @@ func newModel(ctx context.Context, opts Options, b *bridge) *model {
 	if opts.HostsFile != "" {
 		m.src.savePath = opts.HostsFile
 	}
+	m.plan.path = opts.PlanFile
+	if m.plan.path == "" {
+		m.plan.path = filepath.Join(opts.OutDir, "waves.yaml")
+	}
 	m.help.SetWidth(m.width)
 	return m
 }
 
 func (m *model) Init() tea.Cmd {
-	if m.opts.HostsFile == "" {
-		return nil
+	cmds := []tea.Cmd{m.checkResume()}
+	if m.opts.HostsFile != "" {
+		cmds = append(cmds, loadHosts(m.eng, m.opts.HostsFile))
 	}
-	return loadHosts(m.eng, m.opts.HostsFile)
+	return tea.Batch(cmds...)
 }
 
 // running reports whether a run is under way, and which.
@@ -118,6 +143,10 @@ func (m *model) running() string {
 		return "Discovery"
 	case m.asm.running:
 		return "Assessment"
+	case m.mig.running && m.mig.kind == cutoverRun:
+		return "Cutover"
+	case m.mig.running:
+		return "Replication"
 	}
 	return ""
 }
@@ -150,15 +179,30 @@ func (m *model) cancelRuns() {
 	if m.asm.cancel != nil {
 		m.asm.cancel()
 	}
+	if m.mig.running {
+		m.mig.stopping = true
+		m.mig.cancel()
+	}
 }
 
-// quitTimeout bounds how long quitting waits for runs to stop.
-const quitTimeout = 10 * time.Second
+// quitTimeout bounds how long quitting waits for runs to stop; a migration
+// gets longer, to record where each server stands. After it, Run still
+// waits for every run to end.
+const (
+	quitTimeout          = 10 * time.Second
+	migrationQuitTimeout = time.Minute
+)
 
 type quitNowMsg struct{}
 
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if ev, ok := msg.(eventMsg); !ok || !isProgress(ev.ev) {
+		m.viewValid = false
+	}
 	switch msg := msg.(type) {
+	case redrawMsg:
+		m.mig.redrawing = false
+		return m, nil
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.SetWidth(msg.Width)
@@ -213,8 +257,19 @@ func (m *model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.discoveryKey(msg)
 	case assessmentScreen:
 		return m.assessmentKey(msg)
+	case planScreen:
+		return m.planKey(msg)
+	case replicationScreen:
+		return m.replicationKey(msg)
+	case cutoverScreen:
+		return m.cutoverKey(msg)
 	}
 	return nil
+}
+
+func isProgress(ev face.Event) bool {
+	_, ok := ev.(face.Droppable)
+	return ok
 }
 
 // goTo switches screens; entering the assessment starts one when the
@@ -224,15 +279,22 @@ func (m *model) goTo(s screen) tea.Cmd {
 		return nil
 	}
 	m.screen = s
-	if s == assessmentScreen {
+	switch s {
+	case assessmentScreen:
 		return m.maybeAssess()
+	case planScreen:
+		return m.openPlan()
 	}
 	return nil
 }
 
 func (m *model) askQuit() tea.Cmd {
 	var why []string
-	if r := m.running(); r != "" {
+	switch r := m.running(); r {
+	case "":
+	case "Replication", "Cutover":
+		why = append(why, r+" is running: quitting stops every server where it stands, and the ledger records where. The next start offers to resume.")
+	default:
 		why = append(why, r+" is running; quitting stops it.")
 	}
 	if n := len(m.src.added); n > 0 {
@@ -246,8 +308,13 @@ func (m *model) askQuit() tea.Cmd {
 			return tea.Quit
 		}
 		m.quitting = true
+		r := m.running()
 		m.cancelRuns()
-		m.setStatus(false, "stopping %s before quitting…", strings.ToLower(m.running()))
+		if m.mig.running {
+			m.setStatus(false, "stopping the %s where each server stands… the next start resumes", strings.ToLower(r))
+			return tea.Tick(migrationQuitTimeout, func(time.Time) tea.Msg { return quitNowMsg{} })
+		}
+		m.setStatus(false, "stopping %s before quitting…", strings.ToLower(r))
 		return tea.Tick(quitTimeout, func(time.Time) tea.Msg { return quitNowMsg{} })
 	}}
 	return nil
@@ -266,6 +333,11 @@ func (m *model) handleEvent(msg eventMsg) tea.Cmd {
 			return nil
 		}
 		cmd = m.assessmentEvent(ev)
+	case face.PhaseChanged, face.StepDone, face.DiskProgress, face.ValidationFinding, face.MigrationDone:
+		if msg.tag != m.mig.tag {
+			return nil
+		}
+		cmd = m.migrationEvent(ev)
 	}
 	if m.quitting && m.running() == "" {
 		return tea.Quit
@@ -282,6 +354,11 @@ func (m *model) handleResult(msg tea.Msg) (tea.Cmd, bool) {
 		return m.hostsChecked(msg), true
 	case hostsSavedMsg:
 		return m.hostsSaved(msg), true
+	case planLoadedMsg:
+		return m.planLoaded(msg), true
+	case noPlanMsg:
+		m.plan.busy = false
+		return nil, true
 	case fileWrittenMsg:
 		if msg.err != nil {
 			if p, ok := m.dialog.(*prompt); ok {
@@ -306,7 +383,10 @@ type fileWrittenMsg struct {
 }
 
 func (m *model) View() tea.View {
-	v := tea.NewView(m.render())
+	if !m.viewValid {
+		m.view, m.viewValid = m.render(), true
+	}
+	v := tea.NewView(m.view)
 	v.AltScreen = true
 	v.WindowTitle = "shift"
 	return v
@@ -330,6 +410,12 @@ func (m *model) render() string {
 			body = m.discoveryView(w, bodyH)
 		case assessmentScreen:
 			body = m.assessmentView(w, bodyH)
+		case planScreen:
+			body = m.planView(w, bodyH)
+		case replicationScreen:
+			body = m.replicationView(w, bodyH)
+		case cutoverScreen:
+			body = m.cutoverView(w, bodyH)
 		}
 	}
 	rule := m.st.Rule.Render(strings.Repeat("─", w))
@@ -413,7 +499,44 @@ func (m *model) nextStep() string {
 		case m.asm.result == nil:
 			return "Next: discover servers first (shift+tab), then come back."
 		default:
-			return "↑/↓ shows a server's blockers and fixes; f filters; e exports the report."
+			return "Next: press p to plan the move · ↑/↓ blockers and fixes · f filters · e exports"
+		}
+	case planScreen:
+		switch {
+		case m.plan.busy && m.plan.summary == nil:
+			return "Drafting…"
+		case m.plan.summary == nil:
+			return "Next: discover and assess servers first (shift+tab)."
+		case m.plan.moving() == 0:
+			return "Every server is held: space releases the selected one."
+		default:
+			return fmt.Sprintf("Next: press r to replicate %s into %s (they keep running).", plural(m.plan.moving(), "server", "servers"), m.targetName())
+		}
+	case replicationScreen:
+		g := &m.mig
+		switch {
+		case g.running && g.stopping:
+			return "Stopping… each server stops where it stands."
+		case g.running:
+			return "Copying while the servers keep running… x stops (the next run resumes)."
+		case len(g.servers) == 0:
+			return "Next: draft a plan first (shift+tab)."
+		case len(g.ready()) > 0:
+			return fmt.Sprintf("Next: tab to Cutover: %s ready.", plural(len(g.ready()), "server is", "servers are"))
+		default:
+			return "Next: press r to copy the plan's servers until they are in sync."
+		}
+	case cutoverScreen:
+		g := &m.mig
+		switch {
+		case g.running && g.kind == cutoverRun:
+			return "Cutting over… x stops where it stands (the next run continues it)."
+		case len(g.ready()) > 0:
+			return fmt.Sprintf("Next: press enter to cut over %s (asks first).", plural(len(g.ready()), "server", "servers"))
+		case g.count(face.Done) > 0:
+			return "Migrated. q quits."
+		default:
+			return "Nothing in sync yet: replicate first (shift+tab)."
 		}
 	}
 	return ""
@@ -449,7 +572,29 @@ func (m *model) helpKeys() []key.Binding {
 		}
 	case assessmentScreen:
 		if m.asm.result != nil {
-			out = []key.Binding{k.Filter, k.Export}
+			out = []key.Binding{k.Plan, k.Filter, k.Export}
+		}
+	case planScreen:
+		if m.plan.summary != nil {
+			out = []key.Binding{k.Replicate, k.Hold}
+		}
+		out = append(out, k.OpenPlan)
+		if m.asm.result != nil {
+			out = append(out, k.Redraft)
+		}
+	case replicationScreen:
+		switch {
+		case m.mig.running:
+			out = []key.Binding{k.StopRun}
+		case len(m.mig.servers) > 0:
+			out = []key.Binding{k.StartRun}
+		}
+	case cutoverScreen:
+		switch {
+		case m.mig.running:
+			out = []key.Binding{k.StopRun}
+		case len(m.mig.ready()) > 0:
+			out = []key.Binding{k.Cutover}
 		}
 	}
 	out = append(out, k.Up, k.Down, k.NextScreen, k.Quit)

@@ -120,7 +120,7 @@ func (m *model) hostsLoaded(msg hostsLoadedMsg) tea.Cmd {
 	m.src.base, m.src.loaded, m.src.savePath = msg.path, msg.specs, msg.path
 	m.src.sel = 0
 	m.disc.reset(m.src.all())
-	if m.dialog != nil { // imported by the user; at start, the hint says more
+	if _, ok := m.dialog.(*prompt); ok { // imported by the user; at start, the hint says more
 		m.dialog = nil
 		m.setStatus(false, "%s loaded from %s", plural(len(msg.specs), "server", "servers"), msg.path)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -37,28 +39,108 @@ func runWizard(cmd *cobra.Command, f wizardFlags) error {
 	}
 	ctx := cmd.Context()
 	gen := "shift " + versionString()
-	eng := &migrate.Engine{Generator: gen, Assessor: assessor{generator: gen}}
+	eng := &migrate.Engine{Generator: gen, Assessor: assessor{generator: gen},
+		Migration: migrate.MigrationSetup{AgentBinary: agentBinary, WindowsAgent: windowsAgentBinary}}
 	opts := tui.Options{Engine: eng}
 	if f.lab {
-		dir, err := os.MkdirTemp("", "shift-lab-")
+		stop, err := startWizardLab(ctx, cmd.ErrOrStderr(), eng, &opts)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		fmt.Fprintln(cmd.ErrOrStderr(), "shift: starting the built-in lab…")
-		lab, err := fixtures.StartLab(ctx, fixtures.LabOptions{Dir: filepath.Join(dir, "lab")})
-		if err != nil {
-			return err
-		}
-		defer lab.Close()
-		hosts := filepath.Join(dir, "hosts.yaml")
-		if err := lab.WriteHosts(hosts); err != nil {
-			return fmt.Errorf("lab: write hosts file: %w", err)
-		}
-		opts.HostsFile, opts.OutDir, opts.Lab = hosts, dir, true
-		opts.Target = "local cloud (QEMU)"
+		defer stop()
 	}
 	return tui.Run(ctx, opts, tui.RunOptions{Input: in, Output: out})
+}
+
+// labDir is where the wizard's lab keeps its state between starts: its
+// keys, hosts file, disk image, plan and the local cloud with the ledger.
+// It is under the temporary directory, so that the demo never touches the
+// user's state directory, and the same at every start, so that a migration
+// stopped in one lab is resumed in the next.
+func labDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("shift-lab-%d", os.Getuid()))
+}
+
+// startWizardLab starts the built-in lab for the wizard and points the
+// engine and the wizard at it. stop ends the lab.
+func startWizardLab(ctx context.Context, stderr io.Writer, eng *migrate.Engine, opts *tui.Options) (stop func(), err error) {
+	dir := labDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "shift: starting the built-in lab in %s…\n", dir)
+	lab, err := fixtures.StartLab(ctx, fixtures.LabOptions{Dir: filepath.Join(dir, "lab")})
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	stop = func() {
+		lab.Close()
+		unlock()
+		fmt.Fprintf(stderr, "shift: the lab's plan, ledger and local cloud stay in %s for the next start (rm -r it to start over)\n", dir)
+	}
+	hosts := filepath.Join(dir, "hosts.yaml")
+	if err := lab.WriteHosts(hosts); err != nil {
+		stop()
+		return nil, fmt.Errorf("lab: write hosts file: %w", err)
+	}
+	eng.Migration.StateDir = filepath.Join(dir, "state")
+	opts.HostsFile, opts.OutDir, opts.Lab = hosts, dir, true
+	opts.Target = "local cloud (QEMU)"
+	opts.PlanEdits, opts.PlanNote = labPlanEdits(lab)
+	return stop, nil
+}
+
+// labBandwidth slows the copy of the lab's disk image so that its progress
+// can be watched: 24 MiB of data take about six seconds.
+const labBandwidth = "4M"
+
+// labSize is the VM a cutover of local boots: the image needs no more.
+const labSize = "1 CPU, 512M"
+
+// labPlanEdits make a drafted plan movable in the lab: local copies the
+// lab's small disk image instead of this machine's disks, at a pace a
+// person can follow; the simulated Windows hosts, which have no disks to
+// read, are held.
+func labPlanEdits(lab *fixtures.Lab) ([]face.PlanEdit, string) {
+	var edits []face.PlanEdit
+	yes, no := true, false
+	for _, h := range lab.Hosts {
+		switch {
+		case h.Name == "local" && lab.LocalDisk != "":
+			// Its own wave, so that no assessment verdict on this machine
+			// holds it.
+			disks, bw, wave, size := []string{lab.LocalDisk}, labBandwidth, "lab", labSize
+			comment := "lab: copies the lab's 64 MiB disk image instead of this machine's disks, capped at " + labBandwidth + "/s so the progress can be watched;\nthe image boots nothing, so a cutover ends in a rollback"
+			edits = append(edits, face.PlanEdit{Host: h.Name, Wave: &wave, Hold: &no, Disks: &disks, Bandwidth: &bw, Size: &size, Note: &comment})
+		case h.Transport == "winrm" || h.Name == "local":
+			comment := "lab: simulated host: it answers discovery and validation, but has no disks to copy"
+			edits = append(edits, face.PlanEdit{Host: h.Name, Hold: &yes, Note: &comment})
+		}
+	}
+	note := "lab: local copies a 64 MiB disk image; the simulated Windows hosts are held"
+	if lab.LocalDisk == "" {
+		note = "lab: every host is held (" + lab.DiskNote + ")"
+	}
+	return edits, note
+}
+
+// lockDir takes an exclusive lock on dir for this process; a second
+// wizard on the same lab is refused.
+func lockDir(dir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lab: %s is in use by another 'shift --lab': quit that one first", dir)
+	}
+	return func() { f.Close() }, nil
 }
 
 func isTerminal(v any) bool {

@@ -1,0 +1,209 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/shift-migrate/shift/migrate/face"
+)
+
+// ready lists the servers a cutover may take: in sync, or rolled back
+// (whose changes are copied again before it cuts over anew).
+func (g *migrationState) ready() []*serverState {
+	var out []*serverState
+	for _, s := range g.moving() {
+		switch s.phase {
+		case face.InSync, face.TestMigrated, face.RolledBack:
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (m *model) cutoverKey(msg tea.KeyPressMsg) tea.Cmd {
+	k, g := m.keys, &m.mig
+	switch {
+	case key.Matches(msg, k.Up):
+		g.sel = max(0, g.sel-1)
+	case key.Matches(msg, k.Down):
+		g.sel = min(max(0, len(g.servers)-1), g.sel+1)
+	case g.running && key.Matches(msg, k.StopRun):
+		m.stopMigration()
+	case !g.running && key.Matches(msg, k.Cutover):
+		m.askCutover()
+	}
+	return nil
+}
+
+// askCutover names the servers and what will happen to them, and cuts
+// over on yes.
+func (m *model) askCutover() {
+	ready := m.mig.ready()
+	if len(ready) == 0 {
+		m.setStatus(true, "no server is in sync yet: replicate first (shift+tab, r)")
+		return
+	}
+	var names, stops []string
+	for _, s := range ready {
+		names = append(names, s.host)
+		if len(s.stopServes) > 0 {
+			stops = append(stops, fmt.Sprintf("%s: %s", s.host, strings.Join(s.stopServes, ", ")))
+		}
+	}
+	stop := "the plan names no services to stop, so the source keeps running: data written during the final pass may be missed"
+	if len(stops) > 0 {
+		stop = "stop on the source: " + strings.Join(stops, "; ") + " (unavailable from here on)"
+	}
+	text := fmt.Sprintf("%s:\n\n1. fingerprint the source for validation\n2. %s\n3. final copy pass, target disks finalized\n4. boot the target VM in %s\n5. validate it against the source: a blocking finding rolls back (target stopped, services started again on the source)",
+		strings.Join(names, ", "), stop, m.targetName())
+	m.dialog = &confirm{title: "Cut over " + plural(len(ready), "server", "servers") + "?", text: text, onYes: func(m *model) tea.Cmd {
+		m.screen = cutoverScreen
+		return m.startMigration(cutoverRun, face.MigrateOptions{Approve: true, Only: names})
+	}}
+}
+
+func (m *model) targetName() string {
+	if m.plan.summary != nil && m.plan.summary.Target != "local" {
+		return m.plan.summary.Target
+	}
+	return "the local cloud"
+}
+
+func (m *model) cutoverView(w, h int) string {
+	g := &m.mig
+	title := m.st.Title.Render("Cutover")
+	if g.running && g.kind == cutoverRun {
+		title += " " + m.spin.View()
+	}
+	if len(g.servers) == 0 {
+		return title + "\n\nNothing to cut over yet: draft a plan and replicate first."
+	}
+	head := fmt.Sprintf("%d ready · %d done", len(g.ready()), g.count(face.Done))
+	if n := g.count(face.Failed, face.RolledBack); n > 0 {
+		head += " · " + m.st.Bad.Render(fmt.Sprintf("%d failed or rolled back", n))
+	}
+	if g.running && g.kind == cutoverRun {
+		head += " · " + fmtDuration(m.now().Sub(g.started))
+	}
+	cols := []column{
+		{title: "SERVER", width: 16, flex: true},
+		{title: "PHASE", width: 16},
+		{title: "STATE", width: 20, flex: true},
+	}
+	rows := make([][]cell, len(g.servers))
+	for i, s := range g.servers {
+		state := ""
+		switch {
+		case s.held:
+			state = "held by the plan"
+		case s.phase == face.InSync:
+			state = "ready: enter cuts over"
+		case s.phase == face.Done:
+			state = "migrated"
+		case s.phase == face.RolledBack:
+			state = "the source serves again"
+		case s.phase == face.Pending || s.phase == face.Replicating || s.phase == face.Prepared:
+			state = "replicate it first"
+		}
+		pc := m.phaseCell(s)
+		rows[i] = []cell{plain(s.host), pc, {text: state, style: m.st.Muted}}
+	}
+	tableH := min(len(rows)+1, max(3, (h-2)/3))
+	out := title + "  " + head + "\n" + table(m.st, cols, rows, g.sel, w, tableH)
+	detailH := h - 1 - tableH - 1
+	if detailH >= 2 && g.sel < len(g.servers) {
+		out += "\n" + m.st.Rule.Render(strings.Repeat("╌", w)) + "\n" + fitMore(m.checklist(g.servers[g.sel], w), w, detailH, m.st.Muted.Render("… more: 'shift migrate --plan "+lastElem(g.plan)+" --json' lists every finding"))
+	}
+	return out
+}
+
+// checklistItems are a cutover's steps as the engine reports them, in order.
+var checklistItems = []struct{ step, label string }{
+	{"fingerprint source", "fingerprint the source"},
+	{"stop services", "stop services on the source"},
+	{"final pass", "final sync"},
+	{"boot", "boot the target"},
+	{"validate", "validate"},
+}
+
+// checklist shows a server's cutover: each step ✓ when done, ✗ where it
+// failed, the validation findings, and a rollback with its hint.
+func (m *model) checklist(s *serverState, w int) string {
+	wrap := lipgloss.NewStyle().Width(w)
+	lines := []string{m.st.Title.Render(s.host) + m.st.Muted.Render("  cutover checklist · "+string(s.phase))}
+	done := map[string]string{}
+	started := false
+	for _, st := range s.steps {
+		for _, it := range checklistItems {
+			if st.Step == it.step {
+				started = true
+				done[it.step] = st.Detail
+			}
+		}
+	}
+	if !started && s.phase != face.CuttingOver && s.phase != face.Done && s.phase != face.Validated && s.phase != face.RolledBack && s.err == "" {
+		lines = append(lines, m.st.Muted.Render("not cut over yet: enter asks for confirmation, naming what will happen"))
+		return strings.Join(lines, "\n")
+	}
+	failed := s.phase == face.RolledBack || s.phase == face.Failed
+	blocking := 0
+	for _, f := range s.findings {
+		if f.Severity == "blocking" {
+			blocking++
+		}
+	}
+	markedFail := false
+	for _, it := range checklistItems {
+		detail, ok := done[it.step]
+		switch {
+		case ok:
+			lines = append(lines, wrap.Render(m.st.OK.Render("✓ ")+it.label+m.st.Muted.Render("  "+detail)))
+		case failed && !markedFail:
+			markedFail = true
+			why := ""
+			if it.step == "validate" && blocking > 0 {
+				why = plural(blocking, "blocking finding", "blocking findings")
+			}
+			lines = append(lines, m.st.Bad.Render("✗ "+it.label)+m.st.Muted.Render("  "+why))
+		case m.mig.running && !markedFail && s.phase == face.CuttingOver:
+			markedFail = true // the step under way
+			lines = append(lines, m.st.Running.Render(ansi.Strip(m.spin.View())+" "+it.label))
+		default:
+			lines = append(lines, m.st.Muted.Render("· "+it.label))
+		}
+	}
+	if len(s.findings) > 0 {
+		lines = append(lines, m.st.Title.Render("findings"))
+		for _, f := range s.findings {
+			mark, st := "✓", m.st.OK
+			switch f.Severity {
+			case "blocking":
+				mark, st = "✗", m.st.Bad
+			case "warning":
+				mark, st = "!", m.st.Warn
+			}
+			l := fmt.Sprintf("%s %s %s", mark, f.Check, f.Object)
+			if f.Expected != "" || f.Actual != "" {
+				l += fmt.Sprintf(": expected %s, actual %s", dash(f.Expected), dash(f.Actual))
+			}
+			if f.Message != "" {
+				l += " — " + f.Message
+			}
+			lines = append(lines, wrap.Render(st.Render(l)))
+		}
+	}
+	switch s.phase {
+	case face.RolledBack:
+		lines = append(lines, wrap.Render(m.st.Warn.Render("↺ rolled back: "+s.err)))
+	case face.Failed:
+		lines = append(lines, wrap.Render(m.st.Bad.Render("✗ "+s.err)))
+	case face.Done:
+		lines = append(lines, m.st.OK.Render("✓ migrated: the target runs the workload"))
+	}
+	return strings.Join(lines, "\n")
+}
