@@ -30,7 +30,7 @@ var (
 )
 
 // shiftBinary builds the shift binary the runner deploys as its agent.
-func shiftBinary(t *testing.T) string {
+func shiftBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		if p := os.Getenv("SHIFT_TEST_AGENT"); p != "" {
@@ -112,7 +112,7 @@ waves:
 	return r
 }
 
-func write(t *testing.T, path, s string) {
+func write(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
