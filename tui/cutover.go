@@ -162,7 +162,7 @@ func (m *model) checklist(s *serverState, w int) string {
 		detail, ok := done[it.step]
 		switch {
 		case ok:
-			lines = append(lines, wrap.Render(m.st.OK.Render("✓ ")+it.label+m.st.Muted.Render("  "+detail)))
+			lines = append(lines, fit(m.st.OK.Render("✓ ")+it.label+m.st.Muted.Render("  "+detail), w, 1))
 		case failed && !markedFail:
 			markedFail = true
 			why := ""
@@ -176,6 +176,14 @@ func (m *model) checklist(s *serverState, w int) string {
 		default:
 			lines = append(lines, m.st.Muted.Render("· "+it.label))
 		}
+	}
+	switch s.phase {
+	case face.RolledBack:
+		lines = append(lines, wrap.Render(m.st.Warn.Render("↺ rolled back: "+s.err)))
+	case face.Failed:
+		lines = append(lines, wrap.Render(m.st.Bad.Render("✗ "+s.err)))
+	case face.Done:
+		lines = append(lines, m.st.OK.Render("✓ migrated: the target runs the workload"))
 	}
 	if len(s.findings) > 0 {
 		lines = append(lines, m.st.Title.Render("findings"))
@@ -196,14 +204,6 @@ func (m *model) checklist(s *serverState, w int) string {
 			}
 			lines = append(lines, wrap.Render(st.Render(l)))
 		}
-	}
-	switch s.phase {
-	case face.RolledBack:
-		lines = append(lines, wrap.Render(m.st.Warn.Render("↺ rolled back: "+s.err)))
-	case face.Failed:
-		lines = append(lines, wrap.Render(m.st.Bad.Render("✗ "+s.err)))
-	case face.Done:
-		lines = append(lines, m.st.OK.Render("✓ migrated: the target runs the workload"))
 	}
 	return strings.Join(lines, "\n")
 }

@@ -31,7 +31,10 @@ func newTestModel(t *testing.T, w, h int, lab bool) *model {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	opts := Options{Engine: &migrate.Engine{}, OutDir: "out", Lab: lab, Now: func() time.Time { return clock }}
+	// The ledger, where the wizard asks how a plan's servers stand, lives
+	// in the test's own state directory.
+	eng := &migrate.Engine{Migration: migrate.MigrationSetup{StateDir: t.TempDir()}}
+	opts := Options{Engine: eng, OutDir: "out", Lab: lab, Now: func() time.Time { return clock }}
 	if lab {
 		opts.Target = "local cloud (QEMU)"
 	}

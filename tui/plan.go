@@ -183,8 +183,17 @@ func (m *model) planLoaded(msg planLoadedMsg) tea.Cmd {
 	if _, ok := m.dialog.(*prompt); ok {
 		m.dialog = nil
 	}
+	prev := ""
+	if rows := p.rows(); p.sel < len(rows) {
+		prev = rows[p.sel].host.Name
+	}
 	s := msg.summary
 	p.path, p.summary, p.settings, p.err = msg.path, &s, msg.settings, nil
+	for i, r := range p.rows() {
+		if r.host.Name == prev {
+			p.sel = i // the selection follows its host to another wave
+		}
+	}
 	if msg.invGen != 0 || msg.what == "loaded" {
 		p.invGen = msg.invGen
 	}
@@ -366,7 +375,7 @@ func (m *model) planView(w, h int) string {
 	if detailH >= 3 && p.sel < len(rows) {
 		edit := fit(m.st.Muted.Render("edit: ")+m.help.ShortHelpView(m.planEditKeys()), w, 1)
 		out += "\n" + m.st.Rule.Render(strings.Repeat("╌", w)) + "\n" +
-			fitMore(m.planDetail(rows[p.sel], w), w, detailH-1, m.st.Muted.Render("… more in "+p.path)) + "\n" + edit
+			fitMore(m.planDetail(rows[p.sel], w), w, detailH-1, m.st.Muted.Render("… more in "+lastElem(p.path))) + "\n" + edit
 	}
 	return out
 }

@@ -275,12 +275,14 @@ func (m *model) migrationDone(ev face.MigrationDone) tea.Cmd {
 		}
 		s.phase, s.err, s.waiting, s.passes, s.bytes = r.Phase, r.Err, r.Waiting, r.Passes, r.Bytes
 	}
-	failed := g.count(face.Failed, face.RolledBack)
+	failed, back := g.count(face.Failed), g.count(face.RolledBack)
 	switch {
 	case ev.Canceled:
 		m.setStatus(false, "stopped after %s where each server stood; the next start offers to resume", fmtDuration(ev.Took))
 	case failed > 0:
 		m.setStatus(true, "%s after %s: see the server's error and fix (↑/↓)", plural(failed, "server failed", "servers failed"), fmtDuration(ev.Took))
+	case back > 0:
+		m.setStatus(true, "%s after %s: the source serves again; see why (↑/↓)", plural(back, "server rolled back", "servers rolled back"), fmtDuration(ev.Took))
 	case g.kind == cutoverRun:
 		m.setStatus(false, "cutover finished in %s: %d done", fmtDuration(ev.Took), g.count(face.Done))
 	default:
