@@ -2,9 +2,13 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
 
 	"github.com/shift-migrate/shift/disk"
 )
@@ -55,11 +59,24 @@ type Finisher interface {
 // offset 0, optionally padded to a larger data area and followed by a
 // trailer (a fixed VHD is the raw disk, padded to a whole MiB, then its
 // footer).
+//
+// On Linux, chunk writes whose buffer, offset and length are aligned to
+// 4 KiB go to the file with O_DIRECT: a copy writes each byte once and
+// never reads it again in the pass, so copying it into the page cache
+// first is wasted work (it cost the appliance a quarter of its CPU), and a
+// copy of a large disk does not evict everything else from the cache.
+// Other writes, and all writes where the filesystem refuses O_DIRECT, go
+// through the page cache. Sync makes both durable.
 type FileSink struct {
 	f       *os.File
 	size    int64
 	area    int64
 	trailer []byte
+	// direct is f opened with O_DIRECT, nil when not available; noDirect
+	// is set once a direct write failed with EINVAL (alignment the
+	// filesystem does not accept): the sink then stops using it.
+	direct   *os.File
+	noDirect atomic.Bool
 }
 
 var (
@@ -127,7 +144,7 @@ func OpenImageSink(path string, size int64, opts ImageOptions) (*FileSink, error
 		f.Close()
 		return nil, fmt.Errorf("target image %s has %d bytes but a copy of the source disk (%d bytes) takes %d: the source disk changed size, or the file is not this disk's copy; move the image away to start over", path, st.Size(), size, want)
 	}
-	return &FileSink{f: f, size: size, area: area, trailer: opts.Trailer}, nil
+	return &FileSink{f: f, size: size, area: area, trailer: opts.Trailer, direct: openDirect(path)}, nil
 }
 
 // Finish writes the trailer, if any, after the data area and flushes the
@@ -147,8 +164,21 @@ func (s *FileSink) Finish() error {
 // not guessed (see the transfer benchmarks).
 const writePiece = 1 << 20
 
-// WriteAt writes p at off, in pieces of at most writePiece bytes.
+// directAlign is the alignment of O_DIRECT writes: buffer address, offset
+// and length.
+const directAlign = 4096
+
+// WriteAt writes p at off: directly when aligned (see FileSink), otherwise
+// in pieces of at most writePiece bytes through the page cache.
 func (s *FileSink) WriteAt(p []byte, off int64) (int, error) {
+	if s.direct != nil && !s.noDirect.Load() && len(p) > 0 && len(p)%directAlign == 0 && off%directAlign == 0 &&
+		uintptr(unsafe.Pointer(unsafe.SliceData(p)))%directAlign == 0 {
+		n, err := s.direct.WriteAt(p, off)
+		if !errors.Is(err, syscall.EINVAL) {
+			return n, err
+		}
+		s.noDirect.Store(true)
+	}
 	n := 0
 	for n < len(p) {
 		m, err := s.f.WriteAt(p[n:min(n+writePiece, len(p))], off+int64(n))
@@ -200,4 +230,9 @@ func (s *FileSink) Extents(ctx context.Context) ([]disk.Extent, error) {
 func (s *FileSink) Name() string { return s.f.Name() }
 
 // Close closes the image.
-func (s *FileSink) Close() error { return s.f.Close() }
+func (s *FileSink) Close() error {
+	if s.direct != nil {
+		s.direct.Close()
+	}
+	return s.f.Close()
+}
