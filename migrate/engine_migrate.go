@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/shift-migrate/shift/assess"
 	"github.com/shift-migrate/shift/cloud/local"
@@ -27,6 +28,9 @@ type MigrationSetup struct {
 	AgentBinary func(goarch string) (string, error)
 	// WindowsAgent opens the windows/amd64 shift binary.
 	WindowsAgent func() (io.ReadCloser, error)
+	// BootTimeout bounds the wait for a booted target to answer; 0 means
+	// 10 minutes.
+	BootTimeout time.Duration
 }
 
 // Migrate runs the plan at planPath and returns the run's events:
@@ -91,7 +95,7 @@ func (e *Engine) migrate(ctx context.Context, em *emitter, planPath string, o fa
 	b.Runner = &Runner{
 		Hosts: hf, Overrides: remote.Overrides{TrustOnFirstUse: e.TrustOnFirstUse, KnownHosts: e.KnownHosts},
 		Target: tg, Ledger: store, AgentBinary: e.Migration.AgentBinary, WindowsAgent: e.Migration.WindowsAgent,
-		Until: o.Until, Emit: em.emit, ID: em.id, Logger: e.Logger, Now: e.Now,
+		Until: o.Until, BootTimeout: e.Migration.BootTimeout, Emit: em.emit, ID: em.id, Logger: e.Logger, Now: e.Now,
 	}
 	return b.Run(ctx)
 }
@@ -173,7 +177,7 @@ func (e *Engine) LoadPlan(path string) (face.PlanSummary, error) {
 			case z.VMSize != "":
 				ph.Size = z.VMSize
 			case z.CPUs > 0:
-				ph.Size = fmt.Sprintf("%d CPUs, %s", z.CPUs, z.Memory)
+				ph.Size = fmt.Sprintf("%d CPU%s, %s", z.CPUs, map[bool]string{true: "s"}[z.CPUs > 1], z.Memory)
 			}
 			c := ef.Checks
 			if c.Linux != nil {

@@ -256,7 +256,9 @@ func (sr *serverRun) step(ctx context.Context, ph face.Phase) (face.Phase, strin
 		return sr.assess(ctx)
 	case face.Assessed:
 		return sr.prepare(ctx)
-	case face.Prepared, face.Replicating:
+	case face.Prepared:
+		return face.Replicating, "copy starts", nil
+	case face.Replicating:
 		return sr.replicate(ctx)
 	case face.InSync, face.TestMigrated:
 		if !sr.s.ApproveCutover {

@@ -184,7 +184,7 @@ func TestRunnerCopiesToSyncAndRollsBack(t *testing.T) {
 	for _, h := range hist {
 		got = append(got, h.To)
 	}
-	if want := "discovered assessed prepared in-sync"; strings.Join(got, " ") != want {
+	if want := "discovered assessed prepared replicating in-sync"; strings.Join(got, " ") != want {
 		t.Errorf("history %v, want %s", got, want)
 	}
 	if info, err := r.target.DiskInfo(ctx, diskName(t, r)); err != nil {

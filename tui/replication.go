@@ -212,7 +212,7 @@ func (m *model) migrationEvent(ev face.Event) tea.Cmd {
 		d.pass, d.done, d.total, d.wire, d.rate, d.eta = ev.Pass, ev.Done, ev.Total, ev.Wire, ev.Rate, ev.ETA
 		d.finalPass, d.passEnded = g.kind == cutoverRun, ev.Final
 		if s.phase == face.Prepared {
-			s.phase = face.Replicating // the ledger records it when the copy is in sync
+			s.phase = face.Replicating // progress can come before the phase event
 		}
 		if g.redrawing {
 			return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -89,6 +90,9 @@ func startWizardLab(ctx context.Context, stderr io.Writer, eng *migrate.Engine, 
 		return nil, fmt.Errorf("lab: write hosts file: %w", err)
 	}
 	eng.Migration.StateDir = filepath.Join(dir, "state")
+	// The lab's image boots nothing: a cutover's rollback need not wait
+	// the ten minutes a real server may take to boot.
+	eng.Migration.BootTimeout = time.Minute
 	opts.HostsFile, opts.OutDir, opts.Lab = hosts, dir, true
 	opts.Target = "local cloud (QEMU)"
 	opts.PlanEdits, opts.PlanNote = labPlanEdits(lab)
