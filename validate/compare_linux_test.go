@@ -130,3 +130,20 @@ func TestReportVerdict(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+// A unit that comes and goes with use is reported, not blocking; a service
+// that is gone blocks.
+func TestCompareIncidentalUnits(t *testing.T) {
+	before := &Linux{Systemd: true, Units: []Unit{{Name: "proc-sys-fs-binfmt_misc.mount", Sub: "mounted"},
+		{Name: "session-3.scope", Sub: "running"}, {Name: "nginx.service", Sub: "running"}}}
+	after := &Linux{Systemd: true}
+	got := map[string]Severity{}
+	for _, f := range compareUnits(before, after) {
+		got[f.Object] = f.Severity
+	}
+	want := map[string]Severity{"unit proc-sys-fs-binfmt_misc.mount": Info, "unit session-3.scope": Info, "unit nginx.service": Blocking}
+	for o, s := range want {
+		if got[o] != s {
+			t.Errorf("%s: %q, want %q (all: %v)", o, got[o], s, got)
+		}
+	}
+}

@@ -54,6 +54,12 @@ func compareUnits(before, after *Linux) []Finding {
 		if _, ok := now[u.Name]; ok {
 			continue
 		}
+		if incidentalUnit(u.Name) {
+			out = append(out, Finding{Severity: Info, Check: "linux/unit", Object: "unit " + u.Name,
+				Expected: "active (" + u.Sub + ")", Actual: "not active",
+				Message: "an on-demand unit (a login session, an automounted API filesystem) that was active before is not; it starts again when needed"})
+			continue
+		}
 		out = append(out, Finding{Severity: Blocking, Check: "linux/unit", Object: "unit " + u.Name,
 			Expected: "active (" + u.Sub + ")", Actual: "not active",
 			Message: "a unit that was active before is not: systemctl status " + u.Name})
@@ -248,4 +254,24 @@ func tableLabel(d Database, t Table) string {
 		s += " on " + d.Server
 	}
 	return s
+}
+
+// incidentalUnit reports whether a unit comes and goes with use rather than
+// with the host's configuration: login sessions and their user managers, and
+// the automounted API filesystems (binfmt_misc, debugfs, …), which a probe
+// or an agent may trigger on the source.
+func incidentalUnit(name string) bool {
+	switch {
+	case strings.HasSuffix(name, ".scope"),
+		strings.HasPrefix(name, "user@"), strings.HasPrefix(name, "user-runtime-dir@"),
+		strings.HasPrefix(name, "session-"), strings.HasPrefix(name, "run-user-"):
+		return true
+	case strings.HasSuffix(name, ".mount"):
+		for _, p := range []string{"proc-", "sys-", "dev-"} {
+			if strings.HasPrefix(name, p) {
+				return true
+			}
+		}
+	}
+	return false
 }

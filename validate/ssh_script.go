@@ -71,7 +71,7 @@ func newMarker() string {
 // runs a command as another local user: directly when already that user,
 // with runuser when root, else through sudo -n (never prompting).
 const scriptPrelude = `PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH; LC_ALL=C; export LC_ALL
-asuser() { u=$1; shift; if [ "$(id -un)" = "$u" ]; then "$@"; elif [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1; then runuser -u "$u" -- "$@"; else sudo -n -u "$u" -- "$@"; fi; }
+asuser() { u=$1; shift; ( cd / && if [ "$(id -un)" = "$u" ]; then "$@"; elif [ "$(id -u)" = 0 ] && command -v runuser >/dev/null 2>&1; then runuser -u "$u" -- "$@"; else sudo -n -u "$u" -- "$@"; fi ); }
 `
 
 // buildScript returns the command line that runs steps under sh with marker
