@@ -130,6 +130,7 @@ func TestReportVerdict(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
 // A unit that comes and goes with use is reported, not blocking; a service
 // that is gone blocks.
 func TestCompareIncidentalUnits(t *testing.T) {
