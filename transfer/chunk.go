@@ -20,9 +20,13 @@ func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 // hashChunk returns the blake3-256 of p.
 func hashChunk(p []byte) Hash { return blake3.Sum256(p) }
 
-// fullZeroHash is the hash of a full all-zero chunk; a short last chunk is
-// hashed on demand.
-var fullZeroHash = hashChunk(make([]byte, ChunkSize))
+// fullZeroHash is the hash of a full all-zero chunk (TestZeroHash computes
+// it), spelled out so that starting a process, an agent above all, does not
+// hash 4 MiB; a short last chunk is hashed on demand.
+var fullZeroHash = Hash{
+	0x04, 0xe5, 0x2c, 0xd2, 0xda, 0x6a, 0x0e, 0x1f, 0x33, 0x8b, 0x00, 0x78, 0x36, 0x91, 0x30, 0xd9,
+	0x65, 0x85, 0xc1, 0xde, 0x65, 0x05, 0x7d, 0xa5, 0xdd, 0x12, 0x83, 0xb1, 0x2f, 0xb8, 0x53, 0xe1,
+}
 
 // ZeroHash returns the hash of n zero bytes.
 func ZeroHash(n int64) Hash {

@@ -138,6 +138,12 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	if a.Sudo {
 		cmd = "sudo -n -- " + cmd
 	}
+	// The shell removes the agent's directory once the agent exits, so
+	// that a clean end needs no further SSH session; Close removes it when
+	// the wrapper could not (killed, connection lost).
+	q := remote.ShellQuote(a.dir)
+	cmd = "sh -c " + remote.ShellQuote(cmd+"; rc=$?; rm -rf -- "+q+
+		" || { echo \"shift: could not remove \""+q+" >&2; exit 125; }; exit $rc")
 	stdin, stdout, wait, err := c.StartStream(ctx, cmd)
 	if err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
@@ -168,6 +174,8 @@ func (a *RemoteAgent) Close(ctx context.Context) error {
 	if a.wait != nil {
 		err = a.wait()
 		a.wait = nil
+		// A clean exit means the wrapper removed the directory.
+		a.cleaned = a.cleaned || err == nil
 	}
 	if cerr := a.cleanup(ctx); err == nil {
 		err = cerr

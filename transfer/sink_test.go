@@ -72,3 +72,14 @@ func TestFileSinkWrites(t *testing.T) {
 		t.Fatal("padding is not zero")
 	}
 }
+
+// The spelled-out hash of a zero chunk is blake3 of ChunkSize zero bytes,
+// and ZeroHash of a short chunk is the hash of that many zeros.
+func TestZeroHash(t *testing.T) {
+	if got := hashChunk(make([]byte, ChunkSize)); ZeroHash(ChunkSize) != got {
+		t.Fatalf("ZeroHash(ChunkSize) = %s, blake3 of %d zero bytes is %s", ZeroHash(ChunkSize), ChunkSize, got)
+	}
+	if got := hashChunk(make([]byte, 4096)); ZeroHash(4096) != got || got == fullZeroHash {
+		t.Fatalf("ZeroHash(4096) = %s, want %s", ZeroHash(4096), got)
+	}
+}

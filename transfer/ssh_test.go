@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -197,6 +198,17 @@ func TestReplicateWithSudo(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	sameFiles(t, img, fs.Name())
+	// The shell that ran sudo removes the agent's directory (owned by the
+	// login user) when the agent exits, before any cleanup session.
+	a.Session.Close()
+	err = a.wait()
+	a.wait = nil
+	if err != nil {
+		t.Fatalf("agent exit: %v", err)
+	}
+	if _, err := os.Stat(a.dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("agent directory %q still there after the agent exited (%v)", a.dir, err)
+	}
 }
 
 // A user without sudo rights gets the remote package's sudo error, and the
