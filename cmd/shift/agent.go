@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,9 +19,13 @@ import (
 
 func init() { commands = append(commands, newAgentCmd) }
 
+// maxFreeze bounds how long an agent keeps filesystems frozen.
+const maxFreeze = 15 * time.Minute
+
 func newAgentCmd() *cobra.Command {
 	var diskPath, connect, pin, snapshot string
 	var workers int
+	var freeze bool
 	cmd := &cobra.Command{
 		Use:   "agent [--disk DEV]",
 		Short: "Read a disk for the appliance (started by shift on the source; not for direct use)",
@@ -54,6 +59,17 @@ chunks, and the final pass of a cutover runs on a frozen filesystem.`,
 				}
 				diskPath = p
 			}
+			if freeze {
+				frozen, skipped, thaw, err := freezeDisk(diskPath, maxFreeze)
+				if err != nil {
+					return &exitError{code: exitFailure, err: fmt.Errorf("agent: freeze the filesystems on %s: %w", diskPath, err)}
+				}
+				defer thaw()
+				fmt.Fprintf(cmd.ErrOrStderr(), "agent: frozen: %s\n", strings.Join(frozen, ", "))
+				for _, s := range skipped {
+					fmt.Fprintf(cmd.ErrOrStderr(), "agent: not frozen: %s\n", s)
+				}
+			}
 			d, err := disk.OpenFile(diskPath)
 			if err != nil {
 				hint := ""
@@ -69,6 +85,7 @@ chunks, and the final pass of a cutover runs on a frozen filesystem.`,
 		},
 	}
 	cmd.Flags().StringVar(&diskPath, "disk", "", "block device or image file to read (default: the disk holding /)")
+	cmd.Flags().BoolVar(&freeze, "freeze", false, "freeze the filesystems mounted from the disk while the agent runs (Linux; thawed on exit, on a lost session, and after "+maxFreeze.String()+" at most)")
 	cmd.Flags().IntVar(&workers, "workers", 0, "chunks read and compressed at once (default: CPUs, at most 8)")
 	cmd.Flags().StringVar(&connect, "connect", "", "dial back to the appliance at HOST:PORT over TLS instead of using stdin/stdout (Windows); the one-time token is read from $SHIFT_AGENT_TOKEN")
 	cmd.Flags().StringVar(&pin, "pin", "", "with --connect: the appliance certificate's pin, sha256:HEX")

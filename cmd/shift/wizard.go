@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -131,20 +130,6 @@ func labPlanEdits(lab *fixtures.Lab) ([]face.PlanEdit, string) {
 		note = "lab: every host is held (" + lab.DiskNote + ")"
 	}
 	return edits, note
-}
-
-// lockDir takes an exclusive lock on dir for this process; a second
-// wizard on the same lab is refused.
-func lockDir(dir string) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lab: %s is in use by another 'shift --lab': quit that one first", dir)
-	}
-	return func() { f.Close() }, nil
 }
 
 func isTerminal(v any) bool {
