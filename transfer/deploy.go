@@ -22,6 +22,10 @@ type DeployOptions struct {
 	Disk string
 	// Workers is passed to the agent as --workers; 0 lets it choose.
 	Workers int
+	// Freeze makes the agent freeze the filesystems mounted from its disk
+	// while it runs (--freeze), so that a pass reads one moment of the
+	// disk: a cutover's final pass, with the applications stopped.
+	Freeze bool
 	// Dir is the directory on the source in which a private directory for
 	// the binary is made; "" means /tmp. It must not be mounted noexec.
 	Dir string
@@ -131,6 +135,9 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	}
 	if opts.Workers > 0 {
 		cmd += fmt.Sprintf(" --workers %d", opts.Workers)
+	}
+	if opts.Freeze {
+		cmd += " --freeze"
 	}
 	if prof := os.Getenv(AgentProfileEnv); prof != "" {
 		cmd = "env " + ProfileEnv + "=" + remote.ShellQuote(prof) + " " + cmd
