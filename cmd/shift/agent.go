@@ -70,6 +70,9 @@ chunks, and the final pass of a cutover runs on a frozen filesystem.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "agent: not frozen: %s\n", s)
 				}
 			}
+			if err := dropCache(diskPath); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "agent: drop the cached pages of %s: %v (a pass may read stale data)\n", diskPath, err)
+			}
 			d, err := disk.OpenFile(diskPath)
 			if err != nil {
 				hint := ""

@@ -154,3 +154,20 @@ func unescapeMount(s string) string {
 	}
 	return b.String()
 }
+
+// dropCache evicts a block device's cached pages before the agent reads
+// it. A filesystem writes file data to the disk past the device's own page
+// cache, so pages an earlier pass cached there can be stale: reading them
+// would miss changes. An image file needs nothing.
+func dropCache(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeDevice == 0 {
+		return err
+	}
+	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}
