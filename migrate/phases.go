@@ -107,7 +107,7 @@ func (sr *serverRun) prepare(ctx context.Context) (face.Phase, string, error) {
 	}
 	var disks []diskRecord
 	for i, dev := range devices {
-		src, err := sr.openSource(ctx, dev)
+		src, err := sr.openSource(ctx, dev, false)
 		if err != nil {
 			return "", "", sr.stepErr(face.Assessed, "start agent", err, "")
 		}
@@ -179,7 +179,7 @@ func (sr *serverRun) disks(ctx context.Context) ([]diskRecord, error) {
 // pass runs one copy pass of d into its target disk; final finalizes the
 // target disk after it.
 func (sr *serverRun) pass(ctx context.Context, d diskRecord, final bool) (*transfer.Result, error) {
-	src, err := sr.openSource(ctx, d.Device)
+	src, err := sr.openSource(ctx, d.Device, final)
 	if err != nil {
 		return nil, err
 	}

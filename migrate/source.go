@@ -22,8 +22,10 @@ type source interface {
 	Close(ctx context.Context) error
 }
 
-// openSource deploys an agent on device ("" for the default disk).
-func (sr *serverRun) openSource(ctx context.Context, device string) (source, error) {
+// openSource deploys an agent on device ("" for the default disk). freeze
+// has a Linux agent freeze the filesystems on the disk while it runs;
+// Windows agents always read a VSS snapshot.
+func (sr *serverRun) openSource(ctx context.Context, device string, freeze bool) (source, error) {
 	t, err := sr.target()
 	if err != nil {
 		return nil, err
@@ -37,7 +39,7 @@ func (sr *serverRun) openSource(ctx context.Context, device string) (source, err
 		if err != nil {
 			return nil, err
 		}
-		a, err := transfer.DeployAgent(ctx, c, transfer.DeployOptions{Binary: sr.AgentBinary, Disk: device})
+		a, err := transfer.DeployAgent(ctx, c, transfer.DeployOptions{Binary: sr.AgentBinary, Disk: device, Freeze: freeze})
 		if err != nil {
 			c.Close()
 			return nil, err
