@@ -270,6 +270,7 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	}
 	baseFull := time.Since(t0).Seconds()
 	os.Remove(vhd)
+	settle()
 
 	// shift: full copy into a fixed VHD.
 	out := filepath.Join(workDir, "out")
@@ -284,6 +285,7 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	changeFiles(b, e)
 
 	// Baseline: rsync onto the copy the baseline made before the change.
+	settle()
 	t0 = time.Now()
 	rs := exec.CommandContext(ctx, "rsync", "--inplace", "--no-whole-file", "-e", "ssh "+strings.Join(sshArgs, " "),
 		e.srv.User+"@127.0.0.1:"+e.src, raw)
@@ -291,6 +293,7 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 		b.Fatalf("rsync: %v: %s", err, out)
 	}
 	rsyncDelta := time.Since(t0).Seconds()
+	settle()
 
 	// shift: delta pass.
 	delta, rss2, agent2 := replicate(b, e, e.src, out, "vhd")
@@ -320,6 +323,12 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	m.max("appliance-peak-RSS-MiB", max(rss1, rss2))
 	m.max("agent-peak-RSS-MiB", max(agent1, agent2))
 }
+
+// settle writes the page cache's dirty data out before the next timed step,
+// untimed, so that no step pays for the writeback another one left behind:
+// the baseline's "cat > disk.raw" leaves gigabytes dirty when it ends,
+// while shift syncs what it writes within its own time.
+func settle() { syscall.Sync() }
 
 // passResult is the part of "shift replicate --json" the benchmark reads.
 type passResult struct {
