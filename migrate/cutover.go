@@ -206,8 +206,20 @@ func (sr *serverRun) probeTarget(ctx context.Context, t remote.Target, vm string
 			return nil, err
 		}
 		fp, err := sr.probe(ctx, tt, opts)
-		if err == nil {
+		if err == nil && !fp.Booting() {
 			return fp, nil
+		}
+		if err == nil {
+			// Up, but still starting its services: a fingerprint now would
+			// miss them. The deadline takes the last one as it is.
+			last = nil
+			select {
+			case <-ctx.Done():
+				sr.stepDone(face.CuttingOver, "validate", fmt.Sprintf("VM %s was still booting after %s: validating it as it is", vm, timeout))
+				return fp, nil
+			case <-time.After(5 * time.Second):
+			}
+			continue
 		}
 		var re *remote.Error
 		if errors.As(err, &re) && re.Kind == inventory.ErrHostKey {

@@ -148,3 +148,15 @@ func TestCompareIncidentalUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestBooting(t *testing.T) {
+	for state, want := range map[string]bool{"starting": true, "initializing": true, "running": false, "degraded": false, "": false} {
+		fp := &Fingerprint{Linux: &Linux{SystemState: state}}
+		if fp.Booting() != want {
+			t.Errorf("SystemState %q: Booting() = %v", state, !want)
+		}
+	}
+	if (&Fingerprint{}).Booting() || (*Fingerprint)(nil).Booting() {
+		t.Error("a fingerprint without a Linux section is booting")
+	}
+}

@@ -451,3 +451,17 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// Booting reports whether the fingerprint was taken while the host was
+// still starting up (systemd "initializing" or "starting"): services may
+// not be up yet, so it is too early to compare.
+func (f *Fingerprint) Booting() bool {
+	if f == nil || f.Linux == nil {
+		return false
+	}
+	switch f.Linux.SystemState {
+	case "initializing", "starting":
+		return true
+	}
+	return false
+}
