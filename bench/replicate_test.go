@@ -281,8 +281,10 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	}
 	footer := readTail(b, full.Image, 512)
 
-	// 1% of the disk changes in place.
-	changeFiles(b, e)
+	// 1% of the disk changes in place; the disk is put back at the end of
+	// the round, so that every round copies the same disk.
+	restore := changeFiles(b, e)
+	defer restore()
 
 	// Baseline: rsync onto the copy the baseline made before the change.
 	settle()
@@ -442,30 +444,59 @@ func vmHWM(pid string) float64 {
 
 // changeFiles rewrites changeBytes of the filesystem's file data in place:
 // changeRuns runs of random bytes, each inside another large file, at a
-// block-aligned offset of that file, as a database updates its pages.
-func changeFiles(b *testing.B, e *setupEnv) {
+// block-aligned offset of that file, as a database updates its pages. The
+// returned function writes the original bytes back: without it every round
+// would copy a disk with another 41 MiB of random (incompressible) bytes in
+// place of real files, and the wire ratio would creep up round by round.
+func changeFiles(b *testing.B, e *setupEnv) (restore func()) {
 	b.Helper()
 	f, err := os.OpenFile(e.src, os.O_RDWR, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
+	type saved struct {
+		off  int64
+		data []byte
+	}
+	var orig []saved
 	runBlocks := int64(changeBytes / changeRuns / fsBlock)
 	buf := make([]byte, fsBlock)
 	for _, k := range e.rng.Perm(len(e.files))[:changeRuns] {
 		fb := e.files[k]
 		first := e.rng.Int64N(int64(len(fb.blocks)) - runBlocks + 1)
 		for _, blk := range fb.blocks[first : first+runBlocks] {
+			off := partOffset + blk*fsBlock
+			old := make([]byte, fsBlock)
+			if _, err := f.ReadAt(old, off); err != nil {
+				b.Fatal(err)
+			}
+			orig = append(orig, saved{off, old})
 			for i := range buf {
 				buf[i] = byte(e.rng.Uint32())
 			}
-			if _, err := f.WriteAt(buf, partOffset+blk*fsBlock); err != nil {
+			if _, err := f.WriteAt(buf, off); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
 	if err := f.Sync(); err != nil {
 		b.Fatal(err)
+	}
+	return func() {
+		f, err := os.OpenFile(e.src, os.O_RDWR, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		for _, s := range orig {
+			if _, err := f.WriteAt(s.data, s.off); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
