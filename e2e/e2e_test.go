@@ -259,10 +259,16 @@ func TestMigrateDebianSource(t *testing.T) {
 		t.Errorf("without --yes the server does not wait for approval: %+v", s.Servers)
 	}
 
-	// Cutover.
+	// Cutover, killed once in the middle of its final pass: the source's
+	// services are stopped and its filesystems frozen at that moment.
+	stopped := false
+	l.killWhen(ctx, func(e event) bool {
+		stopped = stopped || (e.Type == "step" && e.Step == "stop services")
+		return stopped && e.Type == "progress"
+	}, "--yes")
 	r = l.migrate(ctx, "--yes")
 	if r.code != 0 {
-		t.Fatalf("migrate --yes: %s", r)
+		t.Fatalf("migrate --yes after a kill during the cutover: %s", r)
 	}
 	got := strings.Join(r.phases(host), " ")
 	if !strings.Contains(got, "cutting-over validated done") {
@@ -303,6 +309,34 @@ func TestMigrateDebianSource(t *testing.T) {
 // killDuringCopy starts a migration, kills it with SIGKILL once the full
 // copy is a fifth done, and checks meanwhile that a second process on the
 // same state directory is refused.
+// killWhen runs shift migrate with args and kills it with SIGKILL at the
+// first event for which kill is true.
+func (l *lab) killWhen(ctx context.Context, kill func(event) bool, args ...string) {
+	t := l.t
+	cmd := exec.CommandContext(ctx, l.bin, append([]string{"migrate", "--plan", l.plan, "--json"}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e event
+		if json.Unmarshal(sc.Bytes(), &e) == nil && kill(e) {
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			return
+		}
+	}
+	cmd.Wait()
+	t.Fatalf("shift migrate %v ended before it could be killed: %v\n%s", args, sc.Err(), stderr.String())
+}
+
 func (l *lab) killDuringCopy(ctx context.Context) string {
 	t := l.t
 	cmd := exec.CommandContext(ctx, l.bin, "migrate", "--plan", l.plan, "--json", "--until", "in-sync")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -66,6 +67,9 @@ func freezeDisk(diskPath string, max time.Duration) (frozen, skipped []string, t
 		fds = append(fds, fd)
 		frozen = append(frozen, m)
 	}
+	// A watchdog outside this process thaws the filesystems after max even
+	// if the agent dies without a chance to (SIGKILL, the OOM killer).
+	watchdog := startThawWatchdog(frozen, max)
 	var once sync.Once
 	sigs := make(chan os.Signal, 1)
 	thaw = func() {
@@ -75,9 +79,15 @@ func freezeDisk(diskPath string, max time.Duration) (frozen, skipped []string, t
 				unix.IoctlSetInt(fds[i], ioctlFITHAW, 0)
 				unix.Close(fds[i])
 			}
+			if watchdog != nil {
+				watchdog.Process.Kill()
+				watchdog.Wait()
+			}
 		})
 	}
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	// SIGPIPE too: a write to the appliance's vanished stdout must thaw,
+	// not kill the agent with the filesystems frozen.
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
 	go func() {
 		select {
 		case s, ok := <-sigs:
@@ -170,4 +180,26 @@ func dropCache(path string) error {
 		return err
 	}
 	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}
+
+// startThawWatchdog starts a process of its own session that thaws the
+// mount points after max, for the case where the agent is killed before it
+// can thaw them itself; the agent kills it when it thaws. Reading and
+// running programs works on a frozen filesystem; only writes wait. nil
+// when it cannot start (no sh or fsfreeze): the agent's own timer and
+// signal handlers still thaw.
+func startThawWatchdog(mounts []string, max time.Duration) *exec.Cmd {
+	if len(mounts) == 0 {
+		return nil
+	}
+	if _, err := exec.LookPath("fsfreeze"); err != nil {
+		return nil
+	}
+	script := fmt.Sprintf("sleep %d; for m in \"$@\"; do fsfreeze -u \"$m\" 2>/dev/null; done", int(max.Seconds())+30)
+	cmd := exec.Command("sh", append([]string{"-c", script, "thaw-watchdog"}, mounts...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil
+	}
+	return cmd
 }
