@@ -160,3 +160,41 @@ func TestBooting(t *testing.T) {
 		t.Error("a fingerprint without a Linux section is booting")
 	}
 }
+
+// TestCompareDatabaseServerAbsent: the default server of an engine that
+// held databases before and is absent after is one blocking finding, not
+// one per database; a server named by address is still compared database
+// by database, and an absent engine that had nothing before is no finding.
+func TestCompareDatabaseServerAbsent(t *testing.T) {
+	before := healthyLinux()
+	before.Linux.Databases = append(before.Linux.Databases,
+		Database{Engine: "postgresql", Name: "billing"},
+		Database{Engine: "mysql", Server: "10.0.0.5:3306", Name: "shop"})
+	after := healthyLinux()
+	after.Linux.Databases = nil
+	after.Absent = []string{"postgresql: no server answers on the default socket (pg_isready)", "mysql: the mysql client is not installed"}
+	var db []Finding
+	for _, f := range Compare(before, after) {
+		if strings.HasPrefix(f.Check, "linux/database") || strings.HasPrefix(f.Check, "linux/table") {
+			db = append(db, f)
+		}
+	}
+	if len(db) != 2 {
+		t.Fatalf("findings %s, want one for the PostgreSQL server and one for shop", findingsText(db))
+	}
+	byCheck := map[string]Finding{db[0].Check: db[0], db[1].Check: db[1]}
+	if f := byCheck["linux/database-server"]; f.Severity != Blocking || f.Object != "postgresql server" || f.Expected != "running with 2 database(s)" ||
+		f.Actual != "absent" || !strings.Contains(f.Message, "PostgreSQL") || !strings.Contains(f.Message, "pg_isready") {
+		t.Errorf("server finding %s", findingsText([]Finding{f}))
+	}
+	if f := byCheck["linux/database"]; f.Severity != Blocking || f.Object != "mysql database shop on 10.0.0.5:3306" {
+		t.Errorf("database finding %s", findingsText([]Finding{f}))
+	}
+	// Absent before and after, or absent after with nothing before: no finding.
+	before.Linux.Databases = nil
+	for _, f := range Compare(before, after) {
+		if strings.HasPrefix(f.Check, "linux/database") {
+			t.Errorf("nothing before: %s", findingsText([]Finding{f}))
+		}
+	}
+}

@@ -3,6 +3,7 @@ package validate
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -30,8 +31,44 @@ type Fingerprint struct {
 	HTTP []HTTPResult `json:"http,omitempty"`
 	// Commands holds the results of the custom commands the caller named.
 	Commands []CommandResult `json:"commands,omitempty"`
+	// Absent lists the workloads the probe looked for and did not find,
+	// each as "workload: why" ("sqlserver: SQL Server is not installed: …",
+	// "postgresql: no server answers on the default socket"). The workloads
+	// are sqlserver and sharepoint (WinRM), postgresql and mysql (SSH,
+	// auto-detected). A workload that was there before and is absent after
+	// is a blocking finding.
+	Absent []string `json:"absent,omitempty"`
 	// Errors lists what could not be read, by section.
 	Errors []ProbeError `json:"errors,omitempty"`
+}
+
+// Workloads the probes look for on their own; Absent entries start with
+// one of them.
+const (
+	WorkloadSQLServer  = "sqlserver"
+	WorkloadSharePoint = "sharepoint"
+	WorkloadPostgreSQL = "postgresql"
+	WorkloadMySQL      = "mysql"
+)
+
+// AbsentReason says why workload was not found on the host; ok is false
+// when the probe did not record it as absent (it was found, not looked
+// for, or could not be read: see Errors).
+func (f *Fingerprint) AbsentReason(workload string) (why string, ok bool) {
+	if f == nil {
+		return "", false
+	}
+	for _, a := range f.Absent {
+		if w, why, _ := strings.Cut(a, ": "); w == workload {
+			return why, true
+		}
+	}
+	return "", false
+}
+
+// addAbsent records that workload was not found, and why.
+func (f *Fingerprint) addAbsent(workload, why string) {
+	f.Absent = append(f.Absent, workload+": "+orDefault(strings.TrimSpace(why), "not found"))
 }
 
 // ProbeError is one part of a fingerprint that could not be taken.
@@ -82,9 +119,11 @@ func Blocks(fs []Finding) bool {
 func Compare(before, after *Fingerprint) []Finding {
 	var out []Finding
 	out = append(out, compareGeneric(before, after)...)
-	out = append(out, compareLinux(linuxOf(before), after.Linux)...)
-	out = append(out, compareSQLServer(sqlOf(before), after.SQLServer)...)
-	out = append(out, compareSharePoint(spOf(before), after.SharePoint)...)
+	out = append(out, compareLinux(linuxOf(before), after.Linux, after)...)
+	sqlAbsent, _ := after.AbsentReason(WorkloadSQLServer)
+	out = append(out, compareSQLServer(sqlOf(before), after.SQLServer, sqlAbsent)...)
+	spAbsent, _ := after.AbsentReason(WorkloadSharePoint)
+	out = append(out, compareSharePoint(spOf(before), after.SharePoint, spAbsent)...)
 	out = append(out, compareChecks(before, after)...)
 	slices.SortStableFunc(out, func(a, b Finding) int { return cmp.Compare(a.Severity.rank(), b.Severity.rank()) })
 	return out

@@ -7,8 +7,9 @@ import (
 )
 
 // compareLinux applies the Linux rules. With before nil, after is checked
-// on its own: fstab entries mounted, system state running.
-func compareLinux(before, after *Linux) []Finding {
+// on its own: fstab entries mounted, system state running. fp is the after
+// fingerprint, for the workloads it records as absent.
+func compareLinux(before, after *Linux, fp *Fingerprint) []Finding {
 	if after == nil {
 		return nil
 	}
@@ -21,7 +22,7 @@ func compareLinux(before, after *Linux) []Finding {
 	out = append(out, compareUnits(before, after)...)
 	out = append(out, comparePorts(before, after)...)
 	out = append(out, compareFilesystems(before, after)...)
-	out = append(out, compareDatabases(before, after)...)
+	out = append(out, compareDatabases(before, after, fp)...)
 	return out
 }
 
@@ -169,8 +170,10 @@ func compareFilesystems(before, after *Linux) []Finding {
 
 // compareDatabases blocks on a table that is missing or whose rows or
 // checksum differ; tables not fully compared (budget, sampled vs full,
-// errors) are info or warnings, never silent.
-func compareDatabases(before, after *Linux) []Finding {
+// errors) are info or warnings, never silent. A default server that was
+// read before and that the after probe did not find at all is one blocking
+// finding, not one per database.
+func compareDatabases(before, after *Linux, fp *Fingerprint) []Finding {
 	now := map[string]Table{}
 	dbs := map[string]bool{}
 	for _, d := range after.Databases {
@@ -179,8 +182,11 @@ func compareDatabases(before, after *Linux) []Finding {
 			now[tableKey(d, t)] = t
 		}
 	}
-	var out []Finding
+	out, gone := compareDBServers(before, fp)
 	for _, d := range before.Databases {
+		if d.Server == "" && gone[d.Engine] {
+			continue
+		}
 		if !dbs[dbKey(d)] {
 			out = append(out, Finding{Severity: Blocking, Check: "linux/database", Object: d.Engine + " database " + dbLabel(d),
 				Expected: fmt.Sprintf("present with %d tables", len(d.Tables)), Actual: "missing",
@@ -192,6 +198,44 @@ func compareDatabases(before, after *Linux) []Finding {
 		}
 	}
 	return out
+}
+
+// compareDBServers finds the engines whose default server held databases
+// before and that the after probe records as absent.
+func compareDBServers(before *Linux, fp *Fingerprint) (out []Finding, gone map[string]bool) {
+	gone = map[string]bool{}
+	count := map[string]int{}
+	var engines []string
+	for _, d := range before.Databases {
+		if d.Server != "" {
+			continue
+		}
+		if count[d.Engine] == 0 {
+			engines = append(engines, d.Engine)
+		}
+		count[d.Engine]++
+	}
+	for _, e := range engines {
+		why, ok := fp.AbsentReason(e)
+		if !ok {
+			continue
+		}
+		gone[e] = true
+		out = append(out, Finding{Severity: Blocking, Check: "linux/database-server", Object: e + " server",
+			Expected: fmt.Sprintf("running with %d database(s)", count[e]), Actual: "absent",
+			Message: "the " + engineLabel(e) + " server that held the databases before is not found: " + why})
+	}
+	return out, gone
+}
+
+func engineLabel(e string) string {
+	switch e {
+	case WorkloadPostgreSQL:
+		return "PostgreSQL"
+	case WorkloadMySQL:
+		return "MySQL/MariaDB"
+	}
+	return e
 }
 
 func compareTable(d Database, t Table, now map[string]Table) []Finding {

@@ -70,15 +70,16 @@ func (p *linuxPlan) postgresStep(d DatabaseCheck, auto bool) string {
 	var b strings.Builder
 	missing := `echo 'psql not found: install postgresql-client on the host' >&2; return 127`
 	if auto {
-		missing = "return 3"
+		missing = `echo 'psql is not installed' >&2; return 3`
 	}
 	fmt.Fprintf(&b, "command -v psql >/dev/null 2>&1 || { %s; }\n", missing)
 	fmt.Fprintf(&b, "PGU=%s; pw=%s; deadline=%s\n", remote.ShellQuote(user), pw, `"$DEADLINE"`)
 	if auto {
-		// Absent unless a server answers on the default socket.
-		b.WriteString(`id "$PGU" >/dev/null 2>&1 || return 3` + "\n")
-		b.WriteString(`command -v pg_isready >/dev/null 2>&1 || return 3` + "\n")
-		b.WriteString(`asuser "$PGU" pg_isready -q >/dev/null 2>&1 || return 3` + "\n")
+		// Absent unless a server answers on the default socket; the reason
+		// goes to stderr for the fingerprint's Absent list.
+		b.WriteString(`id "$PGU" >/dev/null 2>&1 || { echo "no $PGU user" >&2; return 3; }` + "\n")
+		b.WriteString(`command -v pg_isready >/dev/null 2>&1 || { echo 'pg_isready is not installed' >&2; return 3; }` + "\n")
+		b.WriteString(`asuser "$PGU" pg_isready -q >/dev/null 2>&1 || { echo 'no server answers on the default socket (pg_isready)' >&2; return 3; }` + "\n")
 	}
 	// pgq DB [psql args]: SQL on stdin, after the password line.
 	fmt.Fprintf(&b, `pgq() { db=$1; shift; { printf '%%s\n' "$pw"; cat; } | asuser "$PGU" sh -c 'IFS= read -r p; if [ -n "$p" ]; then PGPASSWORD=$p; export PGPASSWORD; fi; db=$1; shift; exec psql -X -q -A -t "$@" -d "$db" -f -' pgq "$db" "$@" %s; }`+"\n", args)
@@ -92,12 +93,19 @@ func (p *linuxPlan) postgresStep(d DatabaseCheck, auto bool) string {
 }
 
 // mysqlStep reads every table of the databases d names (all user databases
-// when none): row counts and CHECKSUM TABLE, bounded by the budget with
-// timeout(1).
+// when none): the server version, then per table its row count and
+// CHECKSUM TABLE, in one client session bounded by what is left of the
+// budget with timeout(1). The step succeeds once the tables are listed; its
+// last line, "e <status>", is the reading session's exit status (124: the
+// budget ran out). Exit status 3 means no server is there (only when
+// auto-detecting), with the reason on stderr.
 func (p *linuxPlan) mysqlStep(d DatabaseCheck, auto bool) string {
 	user := orDefault(d.User, "root")
 	var conn []string
-	if d.Host != "" {
+	switch {
+	case strings.HasPrefix(d.Host, "/"):
+		conn = append(conn, "-S", d.Host)
+	case d.Host != "":
 		conn = append(conn, "-h", d.Host)
 	}
 	if d.Port != 0 {
@@ -121,24 +129,36 @@ func (p *linuxPlan) mysqlStep(d DatabaseCheck, auto bool) string {
 	var b strings.Builder
 	missing := `echo 'mysql not found: install the MySQL or MariaDB client on the host' >&2; return 127`
 	if auto {
-		missing = "return 3"
+		missing = `echo 'the mysql client is not installed' >&2; return 3`
 	}
-	fmt.Fprintf(&b, "command -v mysql >/dev/null 2>&1 || { %s; }\n", missing)
+	// mariadb first: newer MariaDB clients warn when called mysql.
+	fmt.Fprintf(&b, "MY=$(command -v mariadb 2>/dev/null || command -v mysql 2>/dev/null) || { %s; }\n", missing)
 	if auto {
-		b.WriteString(`ps -eo comm= 2>/dev/null | grep -Eqx 'mysqld|mariadbd' || return 3` + "\n")
+		b.WriteString(`ps -eo comm= 2>/dev/null | grep -Eqx 'mysqld|mariadbd' || { echo 'no mysqld or mariadbd process runs' >&2; return 3; }` + "\n")
 	}
-	fmt.Fprintf(&b, "MYU=%s; pw=%s; left=$(( $DEADLINE - $(date +%%s) )); [ \"$left\" -gt 0 ] || left=1\n", remote.ShellQuote(user), pw)
-	fmt.Fprintf(&b, `myq() { { printf '%%s\n' "$pw"; cat; } | asuser "$MYU" sh -c 'IFS= read -r p; if [ -n "$p" ]; then MYSQL_PWD=$p; export MYSQL_PWD; fi; exec "$@"' myq "$@" mysql -N -B -r %s; }`+"\n", quoteAll(conn))
-	fmt.Fprintf(&b, "tabs=$(myq <<'SQL'\nSELECT 't', table_schema, table_name, IFNULL(data_length + index_length, 0), IFNULL(table_rows, 0) FROM information_schema.tables WHERE table_type = 'BASE TABLE' %s ORDER BY data_length + index_length;\nSQL\n) || return $?\n", filter)
+	fmt.Fprintf(&b, "MYU=%s; pw=%s; TO=\n", remote.ShellQuote(user), pw)
+	// myq [mysql args]: SQL on stdin, after the password line; $TO (unquoted:
+	// "" or "timeout N") bounds the session.
+	fmt.Fprintf(&b, `myq() { { printf '%%s\n' "$pw"; cat; } | asuser "$MYU" sh -c 'IFS= read -r p; if [ -n "$p" ]; then MYSQL_PWD=$p; export MYSQL_PWD; fi; exec "$@"' myq $TO "$MY" -N -B -r %s "$@"; }`+"\n", quoteAll(conn))
+	if auto {
+		// A mysqld of another instance (a test server, a container) does not
+		// make the default server present: it must answer on the default
+		// socket. Any other failure (a refused login) is an error to report.
+		b.WriteString(`err=$(echo 'SELECT 1;' | myq 2>&1 >/dev/null) || { case $err in *"ERROR 2002"*|*"ERROR 2003"*) echo "no server answers on the default socket: $err" >&2; return 3;; esac; printf '%s\n' "$err" >&2; return 1; }` + "\n")
+	}
+	fmt.Fprintf(&b, "tabs=$(myq <<'SQL'\nSELECT 'v', VERSION();\nSELECT 't', table_schema, table_name, IFNULL(data_length + index_length, 0), IFNULL(table_rows, 0) FROM information_schema.tables WHERE table_type IN ('BASE TABLE', 'SYSTEM VERSIONED') %s ORDER BY 4, 2, 3;\nSQL\n) || return $?\n", filter)
 	b.WriteString(`printf '%s\n' "$tabs"` + "\n")
-	b.WriteString(`tab=$(printf '\t')
-to=; command -v timeout >/dev/null 2>&1 && to="timeout $left"
+	b.WriteString(`left=$(( DEADLINE - $(date +%s) )); [ "$left" -gt 0 ] || left=1
+command -v timeout >/dev/null 2>&1 && TO="timeout $left"
+tab=$(printf '\t'); bq=$(printf '\140')
 printf '%s\n' "$tabs" | while IFS="$tab" read -r k d t rest; do
   [ "$k" = t ] || continue
   ql=$(printf '%s' "$d" | sed "s/\\\\/\\\\\\\\/g; s/'/''/g"); tl=$(printf '%s' "$t" | sed "s/\\\\/\\\\\\\\/g; s/'/''/g")
-  qi=$(printf '%s' "$d" | sed 's/` + "`" + `/` + "``" + `/g'); ti=$(printf '%s' "$t" | sed 's/` + "`" + `/` + "``" + `/g')
-  printf "SELECT 'c', '%s', '%s', COUNT(*) FROM ` + "`%s`.`%s`" + `;\nCHECKSUM TABLE ` + "`%s`.`%s`" + `;\n" "$ql" "$tl" "$qi" "$ti" "$qi" "$ti"
-done | { [ -n "$to" ] && myq $to || myq; }
+  qi=$(printf '%s' "$d" | sed "s/$bq/$bq$bq/g"); ti=$(printf '%s' "$t" | sed "s/$bq/$bq$bq/g")
+  printf "SELECT 'c', '%s', '%s', COUNT(*) FROM $bq%s$bq.$bq%s$bq;\nCHECKSUM TABLE $bq%s$bq.$bq%s$bq;\n" "$ql" "$tl" "$qi" "$ti" "$qi" "$ti"
+done | myq --force
+rc=$?
+printf 'e\t%d\n' "$rc"
 `)
 	return b.String()
 }
@@ -166,6 +186,7 @@ func (p *linuxProbe) databases(plan *linuxPlan) {
 			p.fp.addError(name, "not read: the probe script ended early", "")
 			continue
 		case plan.auto[i] && s.Code == 3:
+			p.fp.addAbsent(engine, s.firstLine())
 			continue
 		case s.Code != 0:
 			p.fp.addError(name, scrubSecrets(s.problem(), d), dbHint(engine, d))
@@ -176,7 +197,7 @@ func (p *linuxProbe) databases(plan *linuxPlan) {
 		if engine == "postgresql" {
 			version, dbs = parsePG(s.Stdout, string(s.Stderr))
 		} else {
-			dbs = parseMySQL(s.Stdout)
+			version, dbs = parseMySQL(s.Stdout, string(s.Stderr))
 		}
 		for j := range dbs {
 			dbs[j].Server, dbs[j].Version = serverName(d), version

@@ -334,11 +334,14 @@ func parsePG(out []byte, stderr string) (version string, dbs []Database) {
 }
 
 // parseMySQL reads the MySQL step's output: tab-separated lines
-// "t db table bytes estimate", "c db table rows" and CHECKSUM TABLE's
-// "db.table checksum".
-func parseMySQL(out []byte) []Database {
+// "v version", "t db table bytes estimate", "c db table rows", CHECKSUM
+// TABLE's "db.table checksum" and last "e status", the reading session's
+// exit status. A table is read in full once it has both its count and its
+// checksum. The rest were skipped by the budget when the session timed out
+// (status 124), else they failed with the error on stderr that names them
+// (or the first one).
+func parseMySQL(out []byte, stderr string) (version string, dbs []Database) {
 	idx := map[string]int{}
-	var dbs []Database
 	find := func(db, name string) *Table {
 		i, ok := idx[db]
 		if !ok {
@@ -354,9 +357,16 @@ func parseMySQL(out []byte) []Database {
 		dbs[i].Tables = append(dbs[i].Tables, Table{Name: name, Mode: TableSkipped})
 		return &dbs[i].Tables[len(dbs[i].Tables)-1]
 	}
+	counted := map[[2]string]bool{}
+	var last [2]string // the table of the last count: its checksum comes next
+	status := 0
 	for _, l := range lines(out) {
 		f := strings.Split(l, "\t")
 		switch {
+		case len(f) == 2 && f[0] == "v":
+			version = f[1]
+		case len(f) == 2 && f[0] == "e":
+			status, _ = strconv.Atoi(f[1])
 		case len(f) == 5 && f[0] == "t":
 			t := find(f[1], f[2])
 			t.SizeBytes, _ = strconv.ParseInt(f[3], 10, 64)
@@ -364,23 +374,64 @@ func parseMySQL(out []byte) []Database {
 		case len(f) == 4 && f[0] == "c":
 			t := find(f[1], f[2])
 			t.Rows, _ = strconv.ParseInt(f[3], 10, 64)
-			if t.Mode == TableSkipped {
-				t.Mode = TableFull
-			}
+			last = [2]string{f[1], f[2]}
+			counted[last] = true
 		case len(f) == 2 && strings.Contains(f[0], "."):
-			db, name, _ := strings.Cut(f[0], ".")
-			t := find(db, name)
+			// CHECKSUM TABLE names the table db.table; a database name may
+			// hold a dot, so the count just before says which table it is.
+			key := last
+			if f[0] != last[0]+"."+last[1] {
+				key[0], key[1], _ = strings.Cut(f[0], ".")
+			}
+			t := find(key[0], key[1])
 			if f[1] == "NULL" {
 				t.Mode, t.Error = TableError, "CHECKSUM TABLE returned NULL (table missing or unreadable)"
 				continue
 			}
 			t.Checksum = f[1]
+			if counted[key] {
+				t.Mode = TableFull
+			}
 		}
 	}
+	errs := mysqlErrors(stderr)
 	for i := range dbs {
+		for j := range dbs[i].Tables {
+			t := &dbs[i].Tables[j]
+			named := ""
+			for _, e := range errs {
+				if strings.Contains(e, "'"+dbs[i].Name+"."+t.Name+"'") || strings.Contains(e, "`"+t.Name+"`") {
+					named = e
+					break
+				}
+			}
+			switch {
+			case t.Mode == TableError && named != "":
+				t.Error = named // the server's reason beats CHECKSUM TABLE's NULL
+			case t.Mode == TableSkipped && status != 0 && status != 124 && len(errs) > 0:
+				t.Mode, t.Error = TableError, orDefault(named, errs[0])
+			}
+		}
 		slices.SortFunc(dbs[i].Tables, func(a, b Table) int { return strings.Compare(a.Name, b.Name) })
 	}
-	return dbs
+	return version, dbs
+}
+
+// mysqlErrors returns the client's error messages ("ERROR 1146 (42S02) at
+// line 3: Table 'shop.x' doesn't exist") without the "ERROR … at line N: "
+// prefix.
+func mysqlErrors(stderr string) []string {
+	var errs []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(l, "ERROR ") {
+			continue
+		}
+		if _, msg, ok := strings.Cut(l, ": "); ok {
+			l = msg
+		}
+		errs = append(errs, strings.TrimSpace(l))
+	}
+	return errs
 }
 
 // parseHTTP reads the HTTP step: "NAME-INDEX STATUS CONTAINS" per check,

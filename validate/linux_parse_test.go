@@ -2,6 +2,7 @@ package validate
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -118,13 +119,36 @@ func TestParsePG(t *testing.T) {
 }
 
 func TestParseMySQL(t *testing.T) {
-	dbs := parseMySQL([]byte("t\tshop\torders\t16384\t3\nt\tshop\tusers\t0\t0\nc\tshop\torders\t3\nshop.orders\t123456\nc\tshop\tusers\t0\nshop.users\tNULL\n"))
-	if len(dbs) != 1 || len(dbs[0].Tables) != 2 {
-		t.Fatalf("parseMySQL = %+v", dbs)
+	v, dbs := parseMySQL([]byte("v\t10.11.6-MariaDB\nt\tshop\torders\t16384\t3\nt\tshop\tusers\t0\t0\nc\tshop\torders\t3\nshop.orders\t123456\nc\tshop\tusers\t0\nshop.users\tNULL\ne\t0\n"), "")
+	if v != "10.11.6-MariaDB" || len(dbs) != 1 || len(dbs[0].Tables) != 2 {
+		t.Fatalf("parseMySQL = %q %+v", v, dbs)
 	}
 	o, u := dbs[0].Tables[0], dbs[0].Tables[1]
 	if o.Rows != 3 || o.Checksum != "123456" || o.Mode != TableFull || u.Mode != TableError {
 		t.Errorf("tables = %+v", dbs[0].Tables)
+	}
+
+	// A database name with a dot: the checksum belongs to the table counted
+	// just before it.
+	_, dbs = parseMySQL([]byte("t\tv1.2\tt.x\t1\t1\nc\tv1.2\tt.x\t7\nv1.2.t.x\t99\ne\t0\n"), "")
+	if len(dbs) != 1 || dbs[0].Name != "v1.2" || len(dbs[0].Tables) != 1 || dbs[0].Tables[0].Checksum != "99" || dbs[0].Tables[0].Mode != TableFull {
+		t.Errorf("dotted names = %+v", dbs)
+	}
+
+	listed := "t\tshop\ta\t1\t1\nt\tshop\tb\t1\t1\nt\tshop\tc\t1\t1\nc\tshop\ta\t5\nshop.a\t11\nc\tshop\tb\t6\n"
+	// The budget ran out while b was checksummed: b and c are skipped, not
+	// read in full with an empty checksum.
+	_, dbs = parseMySQL([]byte(listed+"e\t124\n"), "")
+	if ts := dbs[0].Tables; ts[0].Mode != TableFull || ts[1].Mode != TableSkipped || ts[2].Mode != TableSkipped {
+		t.Errorf("timed out: %+v", ts)
+	}
+	// The session failed on c (dropped meanwhile) and b: each table gets
+	// the error that names it.
+	stderr := "ERROR 1146 (42S02) at line 4: Table 'shop.c' doesn't exist\nERROR 1030 (HY000) at line 3: Got error 'shop.b' is marked as crashed\n"
+	_, dbs = parseMySQL([]byte(listed+"e\t1\n"), stderr)
+	if ts := dbs[0].Tables; ts[0].Mode != TableFull || ts[1].Mode != TableError || !strings.Contains(ts[1].Error, "'shop.b' is marked as crashed") ||
+		ts[2].Mode != TableError || ts[2].Error != "Table 'shop.c' doesn't exist" {
+		t.Errorf("failed: %+v", ts)
 	}
 }
 
@@ -175,7 +199,7 @@ func FuzzParsers(f *testing.F) {
 		parseEpoch(b)
 		parsePortRange(b)
 		parsePG(b, string(b))
-		parseMySQL(b)
+		parseMySQL(b, string(b))
 		parseHTTP(b)
 		splitSections(b, "@@m@@")
 		unescapeOctal(string(b))

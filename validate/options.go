@@ -48,8 +48,10 @@ type DatabaseCheck struct {
 	// User is the local user that runs the client (through runuser or
 	// sudo -n); empty means postgres for PostgreSQL, root for MySQL.
 	User string `json:"user,omitempty" yaml:"user,omitempty"`
-	// Host is the server's address or, for PostgreSQL, its Unix socket
-	// directory; empty means the client's default (the local socket).
+	// Host is the server's address or its Unix socket: for PostgreSQL the
+	// socket's directory, for MySQL/MariaDB the socket file (a path
+	// starting with "/"). Empty means the client's default (the local
+	// socket).
 	Host string `json:"host,omitempty" yaml:"host,omitempty"`
 	// Port is the server's port; 0 means the client's default.
 	Port int `json:"port,omitempty" yaml:"port,omitempty"`

@@ -94,6 +94,9 @@ func writeSummary(w io.Writer, fp *Fingerprint) {
 	for _, c := range fp.Commands {
 		fmt.Fprintf(tw, "  command %s\texit %d\n", c.Name, c.ExitCode)
 	}
+	for _, a := range fp.Absent {
+		fmt.Fprintf(tw, "  not found\t%s\n", a)
+	}
 	for _, e := range fp.Errors {
 		fmt.Fprintf(tw, "  not read: %s\t%s\n", e.Section, e.Message)
 	}

@@ -64,20 +64,20 @@ var spStatuses = map[int64]string{0: "Online", 1: "Disabled", 2: "Offline", 3: "
 
 func spStatus(n psjson.Int) string { return winEnumName(n, spStatuses) }
 
-// readSharePoint reads scripts/sharepoint.ps1's output: nil when SharePoint
-// is not installed.
-func readSharePoint(stdout []byte) (*SharePoint, error) {
+// readSharePoint reads scripts/sharepoint.ps1's output: nil and why when
+// SharePoint is not installed.
+func readSharePoint(stdout []byte) (sp *SharePoint, absent string, err error) {
 	var out spProbeOutput
 	if err := psjson.Decode(stdout, &out); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if out.Absent != "" {
-		return nil, nil
+		return nil, string(out.Absent), nil
 	}
 	if out.Farm == nil {
-		return nil, fmt.Errorf("no Farm in the output")
+		return nil, "", fmt.Errorf("no Farm in the output")
 	}
-	sp := &SharePoint{Farm: SPFarm{Name: string(out.Farm.Name), BuildVersion: string(out.Farm.BuildVersion), Status: spStatus(out.Farm.Status)}}
+	sp = &SharePoint{Farm: SPFarm{Name: string(out.Farm.Name), BuildVersion: string(out.Farm.BuildVersion), Status: spStatus(out.Farm.Status)}}
 	for _, s := range out.Servers {
 		srv := SPServer{Name: string(s.Name), Role: string(s.Role), Status: spStatus(s.Status)}
 		for _, si := range s.ServiceInstances {
@@ -110,19 +110,23 @@ func readSharePoint(stdout []byte) (*SharePoint, error) {
 		svc := t.service()
 		sp.TimerService = &svc
 	}
-	return sp, nil
+	return sp, "", nil
 }
 
 // compareSharePoint measures after against before; before nil judges after
 // alone: farm, servers, web applications and content databases Online, the
-// timer running, every site collection answering 200.
-func compareSharePoint(before, after *SharePoint) []Finding {
+// timer running, every site collection answering 200. absent is why the
+// probe found no SharePoint after ("" when it did not say).
+func compareSharePoint(before, after *SharePoint, absent string) []Finding {
 	switch {
 	case before == nil && after == nil:
 		return nil
-	case after == nil:
+	case after == nil && absent != "":
 		return []Finding{winFinding(Blocking, "sharepoint/present", "SharePoint farm "+before.Farm.Name, "present", "absent",
-			"SharePoint was fingerprinted before but not after: it is not installed on the target, or its probe failed (see the probe errors)")}
+			"SharePoint was fingerprinted before and is not on the target now: %s", absent)}
+	case after == nil:
+		return []Finding{winFinding(Blocking, "sharepoint/present", "SharePoint farm "+before.Farm.Name, "present", "not read",
+			"SharePoint was fingerprinted before but could not be read now (see the probe errors)")}
 	}
 	if before == nil {
 		before = &SharePoint{Farm: SPFarm{Status: "Online"}}

@@ -1,6 +1,9 @@
 package validate
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func spBase() *SharePoint {
 	return &SharePoint{
@@ -61,7 +64,7 @@ func TestCompareSharePoint(t *testing.T) {
 			if tc.before {
 				before = spBase()
 			}
-			got := compareSharePoint(before, after)
+			got := compareSharePoint(before, after, "")
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d findings, want %d: %s", len(got), len(tc.want), findingsText(got))
 			}
@@ -72,7 +75,15 @@ func TestCompareSharePoint(t *testing.T) {
 			}
 		})
 	}
-	if fs := compareSharePoint(spBase(), nil); len(fs) != 1 || fs[0].Check != "sharepoint/present" || fs[0].Severity != Blocking {
+	if fs := compareSharePoint(spBase(), nil, ""); len(fs) != 1 || fs[0].Check != "sharepoint/present" || fs[0].Severity != Blocking || fs[0].Actual != "not read" {
+		t.Errorf("SharePoint not read: %s", findingsText(fs))
+	}
+	const why = "SharePoint is not installed: the snap-in is not registered"
+	if fs := compareSharePoint(spBase(), nil, why); len(fs) != 1 || fs[0].Check != "sharepoint/present" || fs[0].Severity != Blocking ||
+		fs[0].Actual != "absent" || !strings.Contains(fs[0].Message, why) {
 		t.Errorf("SharePoint gone: %s", findingsText(fs))
+	}
+	if fs := compareSharePoint(nil, nil, why); fs != nil {
+		t.Errorf("no SharePoint either side: %s", findingsText(fs))
 	}
 }

@@ -109,17 +109,17 @@ func winEnumName(n psjson.Int, names map[int64]string) string {
 // sqlJobOutcomes maps msdb.dbo.sysjobhistory.run_status.
 var sqlJobOutcomes = map[int64]string{0: "failed", 1: "succeeded", 2: "retry", 3: "canceled", 4: "in progress"}
 
-// readSQLServer reads scripts/sqlserver.ps1's output: nil when SQL Server
-// is not installed.
-func readSQLServer(stdout []byte) (*SQLServer, error) {
+// readSQLServer reads scripts/sqlserver.ps1's output: nil and why when SQL
+// Server is not installed.
+func readSQLServer(stdout []byte) (s *SQLServer, absent string, err error) {
 	var out sqlProbeOutput
 	if err := psjson.Decode(stdout, &out); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if out.Absent != "" {
-		return nil, nil
+		return nil, string(out.Absent), nil
 	}
-	s := &SQLServer{Budget: time.Duration(out.BudgetSeconds.Value) * time.Second, Elapsed: psSeconds(string(out.ElapsedSeconds))}
+	s = &SQLServer{Budget: time.Duration(out.BudgetSeconds.Value) * time.Second, Elapsed: psSeconds(string(out.ElapsedSeconds))}
 	for _, sv := range out.Services {
 		s.Services = append(s.Services, sv.service())
 	}
@@ -169,7 +169,7 @@ func readSQLServer(stdout []byte) (*SQLServer, error) {
 		}
 		s.Instances = append(s.Instances, inst)
 	}
-	return s, nil
+	return s, "", nil
 }
 
 // seconds reads a number of seconds printed as a number or a string.

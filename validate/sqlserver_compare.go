@@ -24,14 +24,18 @@ func winByName[T any](items []T, key func(T) string) map[string]T {
 
 // compareSQLServer measures after against before; before nil judges after
 // alone: every instance answers, every database ONLINE, the engines and
-// automatic agents running, DBCC CHECKDB clean.
-func compareSQLServer(before, after *SQLServer) []Finding {
+// automatic agents running, DBCC CHECKDB clean. absent is why the probe
+// found no SQL Server after ("" when it did not say).
+func compareSQLServer(before, after *SQLServer, absent string) []Finding {
 	switch {
 	case before == nil && after == nil:
 		return nil
-	case after == nil:
+	case after == nil && absent != "":
 		return []Finding{winFinding(Blocking, "sql/present", "SQL Server", fmt.Sprintf("%d instance(s)", len(before.Instances)), "absent",
-			"SQL Server was fingerprinted before but not after: it is not installed on the target, or its probe failed (see the probe errors)")}
+			"SQL Server was fingerprinted before and is not on the target now: %s", absent)}
+	case after == nil:
+		return []Finding{winFinding(Blocking, "sql/present", "SQL Server", fmt.Sprintf("%d instance(s)", len(before.Instances)), "not read",
+			"SQL Server was fingerprinted before but could not be read now (see the probe errors)")}
 	}
 	var out []Finding
 	stopped := map[string]bool{} // services that are the root cause of an instance's other failures

@@ -110,7 +110,7 @@ func TestCompareSQLServer(t *testing.T) {
 			if tc.before {
 				before = sqlBase()
 			}
-			got := compareSQLServer(before, after)
+			got := compareSQLServer(before, after, "")
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d findings, want %d: %s", len(got), len(tc.want), findingsText(got))
 			}
@@ -121,10 +121,15 @@ func TestCompareSQLServer(t *testing.T) {
 			}
 		})
 	}
-	if fs := compareSQLServer(sqlBase(), nil); len(fs) != 1 || fs[0].Severity != Blocking || fs[0].Check != "sql/present" {
+	if fs := compareSQLServer(sqlBase(), nil, ""); len(fs) != 1 || fs[0].Severity != Blocking || fs[0].Check != "sql/present" || fs[0].Actual != "not read" {
+		t.Errorf("SQL Server not read: %s", findingsText(fs))
+	}
+	const why = "SQL Server is not installed: no instance is registered"
+	if fs := compareSQLServer(sqlBase(), nil, why); len(fs) != 1 || fs[0].Severity != Blocking || fs[0].Check != "sql/present" ||
+		fs[0].Actual != "absent" || !strings.Contains(fs[0].Message, why) {
 		t.Errorf("SQL Server gone: %s", findingsText(fs))
 	}
-	if fs := compareSQLServer(nil, nil); fs != nil {
+	if fs := compareSQLServer(nil, nil, why); fs != nil {
 		t.Errorf("no SQL Server either side: %s", findingsText(fs))
 	}
 }
@@ -142,8 +147,8 @@ func TestReadSQLServerShapes(t *testing.T) {
 "Logins":{"name":"sa","type_desc":"SQL_LOGIN","is_disabled":true},
 "Jobs":[{"name":"Purge","enabled":0,"run_status":null},{"name":"Close","enabled":1,"run_status":0}],
 "LinkedServers":[],"Endpoints":[{"name":"TSQL Default TCP","type_desc":"TSQL","state_desc":"STARTED","port":0}]}]}`
-	s, err := readSQLServer([]byte(out))
-	if err != nil {
+	s, absent, err := readSQLServer([]byte(out))
+	if err != nil || absent != "" {
 		t.Fatal(err)
 	}
 	in := s.Instances[0]
@@ -155,7 +160,7 @@ func TestReadSQLServerShapes(t *testing.T) {
 		t.Errorf("read %+v", s)
 	}
 	for _, bad := range []string{``, `[1,2]`, `{"Instances":[{"Name":{"a":1}}]}`, `{"Instances":[{"Databases":"master tempdb"}]}`} {
-		if _, err := readSQLServer([]byte(bad)); err == nil {
+		if _, _, err := readSQLServer([]byte(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
 		} else if bad != "" && !strings.Contains(err.Error(), "field") && !strings.Contains(err.Error(), "cannot unmarshal") {
 			t.Logf("%q: %v", bad, err)

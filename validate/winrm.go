@@ -177,9 +177,15 @@ func readWinProbe(fp *Fingerprint, name string, res *remote.Result, start, end t
 	case probeWindowsGeneric:
 		err = readWinGeneric(fp, res.Stdout, start, end, opts.HTTP)
 	case probeSQLServer:
-		fp.SQLServer, err = readSQLServer(res.Stdout)
+		var absent string
+		if fp.SQLServer, absent, err = readSQLServer(res.Stdout); absent != "" {
+			fp.addAbsent(WorkloadSQLServer, absent)
+		}
 	case probeSharePoint:
-		fp.SharePoint, err = readSharePoint(res.Stdout)
+		var absent string
+		if fp.SharePoint, absent, err = readSharePoint(res.Stdout); absent != "" {
+			fp.addAbsent(WorkloadSharePoint, absent)
+		}
 	}
 	if err != nil {
 		return &ProbeError{Section: name, Message: "reading its output: " + err.Error(),

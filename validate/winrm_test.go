@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +115,7 @@ func TestProbeWinRMHealthy(t *testing.T) {
 			if fs := Compare(before, after); Blocks(fs) {
 				t.Errorf("healthy before and after: %s", findingsText(blocking(fs)))
 			}
-			if fs := append(compareSQLServer(before.SQLServer, after.SQLServer), compareSharePoint(before.SharePoint, after.SharePoint)...); len(fs) != 0 {
+			if fs := append(compareSQLServer(before.SQLServer, after.SQLServer, ""), compareSharePoint(before.SharePoint, after.SharePoint, "")...); len(fs) != 0 {
 				t.Errorf("identical hosts, findings: %s", findingsText(fs))
 			}
 			if fs := Compare(nil, after); Blocks(fs) {
@@ -148,7 +149,7 @@ func TestProbeWinRMBrokenVariants(t *testing.T) {
 			if len(after.Errors) != 0 {
 				t.Fatalf("probe errors: %+v", after.Errors)
 			}
-			own := append(compareSQLServer(before.SQLServer, after.SQLServer), compareSharePoint(before.SharePoint, after.SharePoint)...)
+			own := append(compareSQLServer(before.SQLServer, after.SQLServer, ""), compareSharePoint(before.SharePoint, after.SharePoint, "")...)
 			all := blocking(Compare(before, after))
 			if len(own) != 1 || len(all) != 1 {
 				t.Fatalf("want exactly one finding, got %d from the workload rules, %d blocking in all: %s", len(own), len(all), findingsText(Compare(before, after)))
@@ -175,8 +176,8 @@ func TestProbeWinRMBrokenVariants(t *testing.T) {
 func TestProbeWinRMProbeError(t *testing.T) {
 	const name = "ws2019-sql2019-sp2019@farm-access-denied"
 	fp := probe(t, name, Options{})
-	if fp.SharePoint != nil || fp.SQLServer == nil || !fp.Generic.Reachable || len(fp.Errors) != 1 {
-		t.Fatalf("SharePoint %v, SQL Server %v, errors %+v", fp.SharePoint, fp.SQLServer, fp.Errors)
+	if fp.SharePoint != nil || fp.SQLServer == nil || !fp.Generic.Reachable || len(fp.Errors) != 1 || len(fp.Absent) != 0 {
+		t.Fatalf("SharePoint %v, SQL Server %v, errors %+v, absent %q", fp.SharePoint, fp.SQLServer, fp.Errors, fp.Absent)
 	}
 	e := fp.Errors[0]
 	if e.Section != "sharepoint" || !strings.Contains(e.Message, "host "+name) || !strings.Contains(e.Message, "probe sharepoint") ||
@@ -189,19 +190,60 @@ func TestProbeWinRMProbeError(t *testing.T) {
 }
 
 // TestProbeWinRMAbsent: a host without SQL Server or SharePoint has neither
-// section, and that is not an error.
+// section, records both as absent with the probes' reasons, and that is not
+// an error.
 func TestProbeWinRMAbsent(t *testing.T) {
 	fp := probe(t, "ws2022-bitlocker", Options{})
 	if fp.SQLServer != nil || fp.SharePoint != nil || len(fp.Errors) != 0 {
 		t.Fatalf("SQL Server %v, SharePoint %v, errors %+v", fp.SQLServer, fp.SharePoint, fp.Errors)
 	}
-	for _, s := range []struct{ probe, out string }{
-		{probeSQLServer, `{"Absent": "SQL Server is not installed: no instance is registered under HKLM:\\SOFTWARE\\..."}`},
-		{probeSharePoint, `{"Absent": "SharePoint is not installed: the Microsoft.SharePoint.PowerShell snap-in is not registered"}`},
+	if why, ok := fp.AbsentReason(WorkloadSQLServer); !ok || !strings.HasPrefix(why, "SQL Server is not installed: no instance is registered") {
+		t.Errorf("absent %q: no SQL Server reason", fp.Absent)
+	}
+	if why, ok := fp.AbsentReason(WorkloadSharePoint); !ok || !strings.HasPrefix(why, "SharePoint is not installed") {
+		t.Errorf("absent %q: no SharePoint reason", fp.Absent)
+	}
+	if len(fp.Absent) != 2 {
+		t.Errorf("absent %q, want SQL Server and SharePoint", fp.Absent)
+	}
+	var report strings.Builder
+	if err := WriteReport(&report, nil, fp, Compare(nil, fp)); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`not found +sqlserver: SQL Server is not installed`).MatchString(report.String()) ||
+		!regexp.MustCompile(`not found +sharepoint: SharePoint is not installed`).MatchString(report.String()) {
+		t.Errorf("the report does not say what is absent:\n%s", report.String())
+	}
+	// A host that has both, then not: one blocking finding for each
+	// workload, naming why, and nothing else from the SQL Server and
+	// SharePoint rules.
+	before := probe(t, "ws2019-sql2019-sp2019", Options{})
+	if len(before.Absent) != 0 {
+		t.Errorf("absent on a host that has both: %q", before.Absent)
+	}
+	var workload []Finding
+	for _, f := range Compare(before, fp) {
+		if strings.HasPrefix(f.Check, "sql/") || strings.HasPrefix(f.Check, "sharepoint/") {
+			workload = append(workload, f)
+		}
+	}
+	if len(workload) != 2 {
+		t.Fatalf("want one finding each for SQL Server and SharePoint: %s", findingsText(workload))
+	}
+	for _, f := range workload {
+		if f.Severity != Blocking || f.Actual != "absent" || !strings.Contains(f.Message, "is not installed") ||
+			(f.Check != "sql/present" && f.Check != "sharepoint/present") {
+			t.Errorf("finding %s", findingsText([]Finding{f}))
+		}
+	}
+	for _, s := range []struct{ probe, out, want string }{
+		{probeSQLServer, `{"Absent": "SQL Server is not installed: no instance is registered under HKLM:\\SOFTWARE\\..."}`, "sqlserver: SQL Server is not installed"},
+		{probeSharePoint, `{"Absent": "SharePoint is not installed: the Microsoft.SharePoint.PowerShell snap-in is not registered"}`, "sharepoint: SharePoint is not installed"},
 	} {
 		fp := &Fingerprint{}
-		if perr := readWinProbe(fp, s.probe, &remote.Result{Stdout: []byte("\xef\xbb\xbf" + s.out + "\r\n")}, time.Now(), time.Now(), Options{}); perr != nil || fp.SQLServer != nil || fp.SharePoint != nil {
-			t.Errorf("%s absent: %+v", s.probe, perr)
+		if perr := readWinProbe(fp, s.probe, &remote.Result{Stdout: []byte("\xef\xbb\xbf" + s.out + "\r\n")}, time.Now(), time.Now(), Options{}); perr != nil || fp.SQLServer != nil || fp.SharePoint != nil ||
+			len(fp.Absent) != 1 || !strings.HasPrefix(fp.Absent[0], s.want) {
+			t.Errorf("%s absent: %+v, absent %q", s.probe, perr, fp.Absent)
 		}
 	}
 }
