@@ -28,6 +28,8 @@ type validateFlags struct {
 	command     []string
 	database    []string
 	dbUser      string
+	dbHost      string
+	dbPort      int
 	dbLogin     string
 	sqlUser     string
 	sqlPassword string
@@ -76,6 +78,8 @@ written to the fingerprint or the report.`,
 	fl.StringArrayVar(&f.command, "command", nil, "command check NAME=CMD run on the host: must exit 0 and print the same as before (repeatable)")
 	fl.StringArrayVar(&f.database, "database", nil, "database to checksum on a Linux host: ENGINE[:DB,...] with ENGINE postgresql or mysql (repeatable; default: the local servers found)")
 	fl.StringVar(&f.dbUser, "db-os-user", "", "local user that runs psql or mysql on the host (default postgres / root)")
+	fl.StringVar(&f.dbHost, "db-host", "", "address of the --database servers, or their Unix socket (PostgreSQL: its directory; MySQL: the socket file) (default: the local socket)")
+	fl.IntVar(&f.dbPort, "db-port", 0, "port of the --database servers (default: the engine's)")
 	fl.StringVar(&f.dbLogin, "db-login", "", "database role or account for --database (default: the local user's)")
 	fl.StringVar(&f.sqlUser, "sql-user", "", "SQL login for SQL Server checks (default: Windows authentication as the WinRM user)")
 	fl.StringVar(&f.sqlPassword, "sql-password", "", "password reference for --sql-user and --db-login: env:NAME or file:PATH")
@@ -200,6 +204,12 @@ func validateOptions(f validateFlags) (validate.Options, error) {
 		}
 		opts.Commands = append(opts.Commands, validate.CommandCheck{Name: name, Command: command, Compare: true})
 	}
+	if (f.dbHost != "" || f.dbPort != 0) && len(f.database) == 0 {
+		return opts, errors.New("--db-host and --db-port need --database: name the engine (and databases) they point at")
+	}
+	if f.dbPort < 0 || f.dbPort > 65535 {
+		return opts, fmt.Errorf("--db-port %d: want a TCP port, 1 to 65535", f.dbPort)
+	}
 	for _, d := range f.database {
 		engine, dbs, _ := strings.Cut(d, ":")
 		switch engine {
@@ -207,7 +217,7 @@ func validateOptions(f validateFlags) (validate.Options, error) {
 		default:
 			return opts, fmt.Errorf("--database %q: engine %q is not postgresql or mysql", d, engine)
 		}
-		c := validate.DatabaseCheck{Engine: engine, User: f.dbUser, Login: f.dbLogin}
+		c := validate.DatabaseCheck{Engine: engine, User: f.dbUser, Host: f.dbHost, Port: f.dbPort, Login: f.dbLogin}
 		if f.dbLogin != "" {
 			c.Password = pw
 		}
