@@ -95,7 +95,8 @@ func (p *linuxPlan) postgresStep(d DatabaseCheck, auto bool) string {
 // mysqlStep reads every table of the databases d names (all user databases
 // when none): the server version, then per table its row count and
 // CHECKSUM TABLE, in one client session bounded by what is left of the
-// budget with timeout(1). The step succeeds once the tables are listed; its
+// budget with timeout(1), unbuffered so that what was read before the
+// timeout is kept. The step succeeds once the tables are listed; its
 // last line, "e <status>", is the reading session's exit status (124: the
 // budget ran out). Exit status 3 means no server is there (only when
 // auto-detecting), with the reason on stderr.
@@ -156,7 +157,7 @@ printf '%s\n' "$tabs" | while IFS="$tab" read -r k d t rest; do
   ql=$(printf '%s' "$d" | sed "s/\\\\/\\\\\\\\/g; s/'/''/g"); tl=$(printf '%s' "$t" | sed "s/\\\\/\\\\\\\\/g; s/'/''/g")
   qi=$(printf '%s' "$d" | sed "s/$bq/$bq$bq/g"); ti=$(printf '%s' "$t" | sed "s/$bq/$bq$bq/g")
   printf "SELECT 'c', '%s', '%s', COUNT(*) FROM $bq%s$bq.$bq%s$bq;\nCHECKSUM TABLE $bq%s$bq.$bq%s$bq;\n" "$ql" "$tl" "$qi" "$ti" "$qi" "$ti"
-done | myq --force
+done | myq --force --unbuffered
 rc=$?
 printf 'e\t%d\n' "$rc"
 `)

@@ -261,3 +261,68 @@ func TestLinuxProbeMySQLAbsent(t *testing.T) {
 		t.Errorf("want one blocking finding for the server: %s", findingsText(db))
 	}
 }
+
+// TestLinuxProbeMySQLBudget: a table the budget does not reach (it is
+// locked by another session, so reading it waits) is recorded as skipped,
+// the tables before it are read in full, and a comparison says what it did
+// not compare without blocking.
+func TestLinuxProbeMySQLBudget(t *testing.T) {
+	h := startMySQLHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The largest table, read last (MyISAM: its size is exact at once).
+	if err := h.db.Exec(ctx, "shop", "CREATE TABLE big (b longblob) ENGINE=MyISAM; INSERT INTO big VALUES (REPEAT('x', 1000000)), (REPEAT('y', 1000000))"); err != nil {
+		t.Fatal(err)
+	}
+	before := h.probe(t, h.check)
+	if len(before.Errors) > 0 {
+		t.Fatalf("probe errors: %+v", before.Errors)
+	}
+
+	// Hold a write lock on it from another session.
+	lock := exec.Command("sh", "-c", `mariadb --no-defaults -S "$1" -u root -e 'LOCK TABLES shop.big WRITE; SELECT SLEEP(60)'`, "lock", h.db.Socket)
+	if err := lock.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Process.Kill(); lock.Wait() })
+	for {
+		out, err := h.db.Query(ctx, "", "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP%'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(out) == "1" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	start := time.Now()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel2()
+	after, err := ProbeSSH(ctx2, h.c, "db01", Options{Budget: 2 * time.Second, Databases: []DatabaseCheck{h.check}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the probe took %s with a 2 s budget", d)
+	}
+	server := fmt.Sprintf("127.0.0.1:%d", h.db.Port)
+	tables := mysqlTables(after)
+	if b, o, c := tables["shop.big on "+server], tables["shop.orders on "+server], tables["shop.customers on "+server]; b.Mode != TableSkipped ||
+		o.Mode != TableFull || o.Rows != 5000 || c.Mode != TableFull || c.Rows != 2000 {
+		t.Fatalf("big %+v, orders %+v, customers %+v: want big skipped by the budget, the others read; errors %+v", b, o, c, after.Errors)
+	}
+	fs := Compare(before, after)
+	if b := blockingOf(fs); len(b) > 0 {
+		t.Errorf("blocking: %s", findingsText(b))
+	}
+	var skipped []Finding
+	for _, f := range fs {
+		if f.Check == "linux/table" && f.Object == "table shop.big on "+server {
+			skipped = append(skipped, f)
+		}
+	}
+	if len(skipped) != 1 || skipped[0].Severity != Info || !strings.Contains(skipped[0].Message, "budget") {
+		t.Errorf("want one info finding saying shop.big was not compared: %s", findingsText(fs))
+	}
+}
