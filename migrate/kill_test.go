@@ -27,7 +27,7 @@ func TestKillInEachPhaseResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, planPath, strings.Replace(string(b), "disks: {include:", "bandwidth: 2M\n        disks: {include:", 1))
+	write(t, planPath, strings.Replace(string(b), "disks: {include:", "bandwidth: 256K\n        disks: {include:", 1))
 	order := map[string]int{}
 	for i, p := range face.Phases {
 		order[string(p)] = i
@@ -44,13 +44,18 @@ func TestKillInEachPhaseResumes(t *testing.T) {
 			t.Fatal(err)
 		}
 		killed := false
+		var seen []string
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			seen = append(seen, sc.Text())
 			var e struct{ Type, To string }
 			json.Unmarshal(sc.Bytes(), &e)
 			// The event of the phase, or of a later one: the previous kill
 			// may have landed a step after the event it answered.
-			if (e.Type == "phase" && at != "progress" && order[e.To] >= order[at]) || (at == "progress" && e.Type == "progress") {
+			// A progress report means the copy is under way: late enough
+			// for "replicating" too.
+			copying := e.Type == "progress" && (at == "progress" || at == "replicating")
+			if (e.Type == "phase" && at != "progress" && order[e.To] >= order[at]) || copying {
 				cmd.Process.Signal(syscall.SIGKILL)
 				killed = true
 				break
@@ -58,7 +63,7 @@ func TestKillInEachPhaseResumes(t *testing.T) {
 		}
 		cmd.Wait()
 		if !killed {
-			t.Fatalf("the run ended before %s", at)
+			t.Fatalf("the run ended before %s:\n%s", at, strings.Join(seen, "\n"))
 		}
 	}
 	res, err := exec.Command(bin, "migrate", "--plan", planPath, "--until", "in-sync").CombinedOutput()
