@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shift-migrate/shift/validate/internal/psjson"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // spProbeOutput is what scripts/sharepoint.ps1 prints.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/shift-migrate/shift/validate/internal/psjson"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // sqlProbeOutput is what scripts/sqlserver.ps1 prints.

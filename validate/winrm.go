@@ -12,7 +12,7 @@ import (
 
 	"github.com/shift-migrate/shift/inventory"
 	"github.com/shift-migrate/shift/remote"
-	"github.com/shift-migrate/shift/validate/internal/psjson"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 //go:embed scripts/*.ps1

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shift-migrate/shift/discover/winrm/internal/psjson"
 	"github.com/shift-migrate/shift/inventory"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // networkOutput is what scripts/network.ps1 prints.

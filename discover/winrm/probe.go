@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/shift-migrate/shift/discover/winrm/internal/psjson"
 	"github.com/shift-migrate/shift/inventory"
 	"github.com/shift-migrate/shift/remote"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // Runner runs one PowerShell script on a host and returns what it printed.

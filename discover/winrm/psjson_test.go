@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shift-migrate/shift/discover/winrm/internal/psjson"
 	"github.com/shift-migrate/shift/inventory"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 func readTestdata(t testing.TB, name string) []byte {

@@ -8,9 +8,9 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/shift-migrate/shift/discover/winrm/internal/psjson"
 	"github.com/shift-migrate/shift/inventory"
 	"github.com/shift-migrate/shift/remote"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // SamplesProbe is the name of the samples script. It is not one of

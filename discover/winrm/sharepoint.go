@@ -3,8 +3,8 @@ package winrm
 import (
 	"strings"
 
-	"github.com/shift-migrate/shift/discover/winrm/internal/psjson"
 	"github.com/shift-migrate/shift/inventory"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // sharePointOutput is what scripts/sharepoint.ps1 prints.

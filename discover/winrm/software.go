@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shift-migrate/shift/discover/winrm/internal/psjson"
 	"github.com/shift-migrate/shift/inventory"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // softwareOutput is what scripts/software.ps1 prints.

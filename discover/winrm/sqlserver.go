@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shift-migrate/shift/discover/winrm/internal/psjson"
 	"github.com/shift-migrate/shift/inventory"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // sqlInstance is one object printed by scripts/sqlserver.ps1. Columns of

@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shift-migrate/shift/discover/winrm/internal/psjson"
 	"github.com/shift-migrate/shift/inventory"
+	"github.com/shift-migrate/shift/remote/psjson"
 )
 
 // storageOutput is what scripts/storage.ps1 prints.
