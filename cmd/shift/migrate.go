@@ -42,7 +42,8 @@ goes through these phases, recorded in a ledger in the state directory:
 
 While the source keeps running, shift copies its disks block by block
 (repeated delta passes until a pass moves little). The cutover stops the
-services the plan names on the source, runs a final pass, boots the target
+services the plan names on the source, runs a final pass with the source's
+filesystems frozen (Linux; Windows reads a VSS snapshot), boots the target
 and validates it against a fingerprint of the source taken just before.
 A blocking finding (a table with rows missing, a service not running) rolls
 the cutover back: the target VM stops, the source's services start again,
