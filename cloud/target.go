@@ -170,6 +170,21 @@ type DiskContents interface {
 	Size() int64
 }
 
+// DiskCloner is the optional capability to copy a disk: a test migration
+// boots a copy of the replica while the replica keeps receiving passes.
+type DiskCloner interface {
+	// CloneDisk creates disk spec.Name holding what finalized disk from
+	// holds now; the clone is finalized and belongs to no VM. spec.SizeBytes
+	// 0 means from's size; a larger size grows the clone, reading as zeros
+	// past from's end. The copy is point-in-time: later writes to from do
+	// not reach it. Cloning onto an existing clone of equal size succeeds
+	// and copies again, so an interrupted clone is redone. Errors:
+	// ErrInvalid (names, a size smaller than from's), ErrNotFound (from),
+	// ErrNotFinalized (from is open for writing), ErrExists (spec.Name
+	// exists with another size), ErrInUse (spec.Name belongs to a VM).
+	CloneDisk(ctx context.Context, from string, spec DiskSpec) error
+}
+
 // Consoler is the optional capability to read a VM's serial console: what
 // the guest wrote to its first serial port, from the start of the VM's
 // last boot (or since the VM was created, where the target keeps it).
@@ -246,6 +261,13 @@ type NICSpec struct {
 	StaticIP string `json:"static_ip,omitempty"`
 	// MAC is the hardware address; empty means the target assigns one.
 	MAC string `json:"mac,omitempty"`
+	// Isolated keeps the NIC off every network the production VM can
+	// reach: a test copy of a server must not answer its clients, talk to
+	// its databases or register in DNS. The appliance still reaches it
+	// (local: QEMU's restrict=on user network, which keeps the forwarded
+	// ports and drops everything the guest sends out; Azure: Subnet must be
+	// set and is the caller's isolated test subnet, else ErrInvalid).
+	Isolated bool `json:"isolated,omitempty"`
 }
 
 // State is a VM's power state.
