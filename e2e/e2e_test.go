@@ -27,6 +27,7 @@ type event struct {
 	Host    string `json:"host"`
 	From    string `json:"from"`
 	To      string `json:"to"`
+	Phase   string `json:"phase"`
 	Step    string `json:"step"`
 	Detail  string `json:"detail"`
 	Error   string `json:"error"`
@@ -259,21 +260,39 @@ func TestMigrateDebianSource(t *testing.T) {
 		t.Errorf("without --yes the server does not wait for approval: %+v", s.Servers)
 	}
 
-	// Cutover, killed once in the middle of its final pass: the source's
-	// services are stopped and its filesystems frozen at that moment.
+	// A test migration while the source serves: killed while its copy
+	// boots, then run again, which deletes that copy and tests anew.
+	l.testMigration(ctx)
+
+	// Cutover, killed in each of its steps: after the source's
+	// fingerprint, after its services stopped, in the middle of the final
+	// pass (services stopped, filesystems frozen), and while the booted
+	// target is validated. Each run resumes after the last finished step.
+	step := func(name string) func(event) bool {
+		return func(e event) bool { return e.Type == "step" && e.Phase == "cutting-over" && e.Step == name }
+	}
+	l.killWhen(ctx, step("fingerprint source"), "--yes")
+	l.killWhen(ctx, step("stop services"), "--yes")
 	stopped := false
 	l.killWhen(ctx, func(e event) bool {
-		stopped = stopped || (e.Type == "step" && e.Step == "stop services")
+		stopped = stopped || (e.Type == "phase" && e.To == "cutting-over") || (e.Type == "step" && e.Phase == "cutting-over")
 		return stopped && e.Type == "progress"
 	}, "--yes")
+	l.killWhen(ctx, step("boot"), "--yes")
 	r = l.migrate(ctx, "--yes")
 	if r.code != 0 {
 		t.Fatalf("migrate --yes after a kill during the cutover: %s", r)
 	}
-	// The killed run entered cutting-over; this one resumes it.
+	// The killed runs entered cutting-over; this one resumes it, with the
+	// VM already booted: no step is done twice.
 	got := strings.Join(r.phases(host), " ")
 	if got != "validated done" {
 		t.Errorf("phases of the resumed cutover run: %q, want \"validated done\"", got)
+	}
+	for _, s := range r.steps(host) {
+		if s.Step == "fingerprint source" || s.Step == "stop services" || s.Step == "boot" {
+			t.Errorf("the resumed cutover did step %q again: %s", s.Step, s.Detail)
+		}
 	}
 	for _, e := range r.events {
 		if e.Type == "finding" && e.Severity == "blocking" {
@@ -304,6 +323,55 @@ func TestMigrateDebianSource(t *testing.T) {
 	s := r.summary(t)
 	if len(s.Servers) != 1 || s.Servers[0].Phase != "done" || s.Servers[0].Passes != 0 {
 		t.Errorf("rerun: %+v, want done with no pass", s.Servers)
+	}
+}
+
+// testMigration runs shift migrate --test --until test-migrated, killed
+// once while the test copy boots, then to the end: the copy boots on an
+// isolated network, validates with the source's rows differing (a note,
+// not a blocker) and is deleted, leaving the replica and the source as
+// they were.
+func (l *lab) testMigration(ctx context.Context) {
+	t := l.t
+	l.killWhen(ctx, func(e event) bool { return e.Type == "step" && e.Step == "boot test copy" }, "--test", "--until", "test-migrated")
+	if _, err := os.Stat(filepath.Join(l.state, "vms", host+"-test")); err != nil {
+		t.Errorf("the killed test left no test VM behind to clean up: %v", err)
+	}
+	r := l.migrate(ctx, "--test", "--until", "test-migrated")
+	if r.code != 0 {
+		t.Fatalf("migrate --test --until test-migrated: %s", r)
+	}
+	if got := strings.Join(r.phases(host), " "); got != "test-migrated" {
+		t.Errorf("phases of the test run: %q, want \"test-migrated\"", got)
+	}
+	validated := false
+	for _, s := range r.steps(host) {
+		validated = validated || (s.Step == "validate test copy" && strings.Contains(s.Detail, "0 blocking"))
+	}
+	if !validated {
+		t.Errorf("the test copy was not validated: steps %+v", r.steps(host))
+	}
+	rowsNoted := false
+	for _, e := range r.events {
+		if e.Type == "finding" && e.Severity == "blocking" {
+			t.Errorf("blocking finding on the test copy: %+v", e)
+		}
+		rowsNoted = rowsNoted || (e.Type == "finding" && strings.Contains(e.Object, "orders") && strings.Contains(e.Message, "point-in-time"))
+	}
+	if !rowsNoted {
+		t.Errorf("the test copy holds the last pass's rows, the source 777 more: no note says so")
+	}
+	ents, _ := os.ReadDir(filepath.Join(l.state, "disks"))
+	for _, e := range ents {
+		if strings.Contains(e.Name(), "-test") {
+			t.Errorf("the test copy's disk %s was not deleted", e.Name())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(l.state, "vms", host+"-test")); !os.IsNotExist(err) {
+		t.Errorf("the test VM was not deleted: %v", err)
+	}
+	if out, err := l.vm.Run(ctx, "systemctl is-active nginx postgresql"); err != nil || strings.Count(out, "active") != 2 {
+		t.Errorf("the source's services after the test migration: %q, %v", out, err)
 	}
 }
 

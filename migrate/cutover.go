@@ -121,7 +121,7 @@ func (sr *serverRun) cutover(ctx context.Context) (face.Phase, string, error) {
 		sr.stepDone(ph, "boot", fmt.Sprintf("VM %s started on %s", vm, sr.Target.Kind()))
 	}
 
-	after, err := sr.probeTarget(ctx, t, vm, opts)
+	after, err := sr.probeTarget(ctx, ph, t, vm, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", "", err
@@ -185,7 +185,7 @@ func (sr *serverRun) probe(ctx context.Context, t remote.Target, opts validate.O
 // probeTarget waits for the booted target to answer on the source's
 // transport, then fingerprints it. Over SSH the target must present the
 // source's host key: it is the source's disk.
-func (sr *serverRun) probeTarget(ctx context.Context, t remote.Target, vm string, opts validate.Options) (*validate.Fingerprint, error) {
+func (sr *serverRun) probeTarget(ctx context.Context, ph face.Phase, t remote.Target, vm string, opts validate.Options) (*validate.Fingerprint, error) {
 	timeout := sr.BootTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
@@ -215,7 +215,7 @@ func (sr *serverRun) probeTarget(ctx context.Context, t remote.Target, vm string
 			last = nil
 			select {
 			case <-ctx.Done():
-				sr.stepDone(face.CuttingOver, "validate", fmt.Sprintf("VM %s was still booting after %s: validating it as it is", vm, timeout))
+				sr.stepDone(ph, "validate", fmt.Sprintf("VM %s was still booting after %s: validating it as it is", vm, timeout))
 				return fp, nil
 			case <-time.After(5 * time.Second):
 			}

@@ -71,7 +71,7 @@ func (e *Engine) migrate(ctx context.Context, em *emitter, planPath string, o fa
 	if err != nil {
 		return fail(usage(err))
 	}
-	b, err := FromPlan(p, hf, PlanOptions{Approve: o.Approve, Only: o.Only})
+	b, err := FromPlan(p, hf, PlanOptions{Approve: o.Approve, Test: o.Test, Only: o.Only})
 	if err != nil {
 		return fail(usage(err))
 	}

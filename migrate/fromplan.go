@@ -15,6 +15,9 @@ import (
 type PlanOptions struct {
 	// Approve approves every cutover, whatever the plan's approval says.
 	Approve bool
+	// Test test-migrates every server before its cutover, whatever the
+	// plan's testMigration says.
+	Test bool
 	// Only limits the run to these hosts; nil means every host.
 	Only []string
 }
@@ -70,9 +73,6 @@ func serverOf(p *plan.Plan, e plan.Effective, o PlanOptions) (Server, error) {
 	if err != nil {
 		return Server{}, err
 	}
-	if e.TestMigration {
-		return Server{}, errors.New("testMigration: this shift cannot boot test copies yet; set testMigration: false")
-	}
 	s := Server{
 		Name: e.Host, Wave: e.Wave, Hold: e.Hold,
 		CPUs: e.Size.CPUs, MemoryMiB: int(int64(e.Size.Memory) >> 20), Size: e.Size.VMSize,
@@ -81,6 +81,13 @@ func serverOf(p *plan.Plan, e plan.Effective, o PlanOptions) (Server, error) {
 		Bandwidth:      int64(e.Bandwidth),
 		MaxPasses:      e.Delta.MaxPasses + 1,
 		InSyncBytes:    int64(e.Delta.SyncBelow),
+		TestMigration:  e.TestMigration || o.Test,
+	}
+	if s.TestMigration && p.Target.Kind == plan.KindAzure {
+		s.TestSubnet = p.Target.Azure.TestSubnet
+		if s.TestSubnet == "" {
+			return Server{}, errors.New("testMigration: an Azure test copy needs an isolated subnet: set target.azure.testSubnet to the ID of a subnet that cannot reach production")
+		}
 	}
 	if s.Bandwidth == 0 && e.WaveBandwidth > 0 {
 		// The wave's cap, shared by the hosts it copies at once.

@@ -75,6 +75,13 @@ type Server struct {
 	// CutoverWindow says whether a cutover may start at a time, and if not,
 	// why ("the wave's window opens sat 22:00"); nil means at any time.
 	CutoverWindow func(time.Time) (bool, string)
+	// TestMigration boots a copy of the replica on an isolated network
+	// once the server is in sync, validates it and deletes it, before the
+	// cutover may start.
+	TestMigration bool
+	// TestSubnet is the isolated network of test copies on targets that
+	// need one named (Azure: a subnet ID); "" means the target's own.
+	TestSubnet string
 	// Bandwidth caps the copy, bytes per second; 0 means no cap.
 	Bandwidth int64
 	// MaxPasses bounds the copy passes before cutover; 0 means 5.
@@ -261,6 +268,9 @@ func (sr *serverRun) step(ctx context.Context, ph face.Phase) (face.Phase, strin
 	case face.Replicating:
 		return sr.replicate(ctx)
 	case face.InSync, face.TestMigrated:
+		if ph == face.InSync && sr.s.TestMigration {
+			return sr.testMigrate(ctx)
+		}
 		if !sr.s.ApproveCutover {
 			return "", "", &waitError{what: "cutover approval (run again with --yes, or set approval: automatic)"}
 		}

@@ -66,6 +66,8 @@ type rig struct {
 	ledger *ledger.Ledger
 	events []face.Event
 	mu     sync.Mutex
+	// test test-migrates the server before its cutover.
+	test bool
 }
 
 func newRig(t *testing.T) *rig {
@@ -130,7 +132,7 @@ func (r *rig) open() {
 
 func (r *rig) run(ctx context.Context, until face.Phase, approve bool) []face.ServerResult {
 	r.t.Helper()
-	b, err := migrate.FromPlan(r.plan, r.hosts, migrate.PlanOptions{Approve: approve})
+	b, err := migrate.FromPlan(r.plan, r.hosts, migrate.PlanOptions{Approve: approve, Test: r.test})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func (r *rig) run(ctx context.Context, until face.Phase, approve bool) []face.Se
 	bin := shiftBinary(r.t)
 	b.Runner = &migrate.Runner{Hosts: r.hosts, Target: r.target, Ledger: store, Until: until,
 		AgentBinary: func(string) (string, error) { return bin, nil },
-		BootTimeout: 20 * time.Second, StopGrace: -1,
+		BootTimeout: 10 * time.Second, StopGrace: -1,
 		Emit: func(ev face.Event) { r.mu.Lock(); r.events = append(r.events, ev); r.mu.Unlock() }}
 	return b.Run(ctx).Servers
 }

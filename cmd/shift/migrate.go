@@ -20,6 +20,7 @@ type migrateFlags struct {
 	yes        bool
 	json       bool
 	until      string
+	test       bool
 	state      string
 	only       []string
 	tofu       bool
@@ -38,7 +39,8 @@ plan's target, wave after wave, each wave's servers in parallel. Each server
 goes through these phases, recorded in a ledger in the state directory:
 
   pending → discovered → assessed → prepared → replicating → in-sync
-          → cutting-over → validated → done        (failed, rolled-back)
+          [→ test-migrated] → cutting-over → validated → done
+                                               (failed, rolled-back)
 
 While the source keeps running, shift copies its disks block by block
 (repeated delta passes until a pass moves little). The cutover stops the
@@ -49,6 +51,12 @@ A blocking finding (a table with rows missing, a service not running) rolls
 the cutover back: the target VM stops, the source's services start again,
 and the server ends rolled-back; the next run copies what changed and cuts
 over anew.
+
+A test migration (the plan's testMigration, or --test) runs once a server is
+in sync: a copy of its replica boots on an isolated network (it cannot reach
+the source's clients or databases), is validated against the source as it
+is then (table data may differ; structure may not), and is deleted. The
+source is only read. --until test-migrated stops there.
 
 Every run resumes where the last one stopped, after a crash or kill -9 too:
 finished chunks are not copied again, finished steps not done again. A
@@ -72,6 +80,7 @@ server failed or was rolled back; 4 none failed, but some wait (approval,
 window, blackout); 130 interrupted (run again to resume).`,
 		Example: `  shift plan --from inventory.json -o waves.yaml     # draft, then edit
   shift migrate --plan waves.yaml --until in-sync    # copy now, cut over later
+  shift migrate --plan waves.yaml --test --until test-migrated   # rehearse
   shift migrate --plan waves.yaml --yes --json > events.ndjson`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runMigrate(cmd, f) },
@@ -80,6 +89,7 @@ window, blackout); 130 interrupted (run again to resume).`,
 	fl.StringVar(&f.plan, "plan", "", "plan file (YAML; see 'shift plan') (required)")
 	fl.BoolVar(&f.yes, "yes", false, "approve every cutover (else the plan's approval setting decides)")
 	fl.BoolVar(&f.json, "json", false, "print events as NDJSON on stdout")
+	fl.BoolVar(&f.test, "test", false, "test-migrate every server before its cutover: boot a copy on an isolated network, validate it, delete it")
 	fl.StringVar(&f.until, "until", "", "stop each server once it reaches this phase (e.g. in-sync)")
 	fl.StringVar(&f.state, "state", "", "state directory (default: the plan's target.stateDir, else $SHIFT_STATE, else ~/.local/state/shift)")
 	fl.StringSliceVar(&f.only, "host", nil, "move only these hosts of the plan (repeatable)")
@@ -104,7 +114,7 @@ func runMigrate(cmd *cobra.Command, f migrateFlags) error {
 		Migration: migrate.MigrationSetup{AgentBinary: agentBinary, WindowsAgent: windowsAgentBinary}}
 	ew := newEventWriter(stdout, stderr, f.json)
 	var done face.MigrationDone
-	for ev := range eng.Migrate(ctx, f.plan, face.MigrateOptions{Approve: f.yes, Until: until, Only: f.only,
+	for ev := range eng.Migrate(ctx, f.plan, face.MigrateOptions{Approve: f.yes, Test: f.test, Until: until, Only: f.only,
 		StateDir: f.state, LedgerURL: f.ledgerDSN, Appliance: f.appliance}) {
 		if d, ok := ev.(face.MigrationDone); ok {
 			done = d

@@ -128,6 +128,9 @@ var (
 type MigrateOptions struct {
 	// Approve approves every cutover, whatever the plan's approval says.
 	Approve bool
+	// Test test-migrates every server before its cutover, whatever the
+	// plan's testMigration says.
+	Test bool
 	// Until stops each server once it reaches this phase; "" means Done.
 	Until Phase
 	// Only limits the run to these hosts of the plan; nil means all.

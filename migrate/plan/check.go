@@ -149,6 +149,9 @@ func (c *checker) azure(a *AzureTarget) {
 	if a.Subnet != "" {
 		c.subnet("target.azure.subnet", a.Subnet)
 	}
+	if a.TestSubnet != "" {
+		c.subnet("target.azure.testSubnet", a.TestSubnet)
+	}
 	switch a.Upload {
 	case "", UploadDirect:
 	case UploadStorage:

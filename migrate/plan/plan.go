@@ -80,6 +80,9 @@ type AzureTarget struct {
 	// Subnet is the ARM ID of the subnet NICs join unless a NIC names its
 	// own.
 	Subnet string `yaml:"subnet,omitempty" json:"subnet,omitempty"`
+	// TestSubnet is the ARM ID of an isolated subnet for test copies
+	// (testMigration); it must not reach the production network.
+	TestSubnet string `yaml:"testSubnet,omitempty" json:"testSubnet,omitempty"`
 	// Tags are put on every disk, NIC and VM shift creates.
 	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
 	// Upload is "direct" (into managed disks, the default) or "storage"
