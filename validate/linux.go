@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shift-migrate/shift/remote"
+	"github.com/shift-migrate/shift/remote/shscript"
 )
 
 // Linux is the fingerprint of a Linux host's services and data.
@@ -196,7 +197,7 @@ func (fp *Fingerprint) addError(section, msg, hint string) {
 // linuxPlan is the probe script's steps and the secrets they read from
 // stdin (S0, S1, …).
 type linuxPlan struct {
-	steps   []step
+	steps   []shscript.Step
 	secrets []string
 	// pre sets variables every step reads.
 	pre string
@@ -219,17 +220,17 @@ func linuxSteps(opts Options) *linuxPlan {
 	if budget <= 0 {
 		budget = DefaultBudget
 	}
-	p.steps = []step{
-		{"hostname", `hostname 2>/dev/null || cat /proc/sys/kernel/hostname`},
-		{"btime", `cat /proc/stat`},
-		{"df", `if command -v timeout >/dev/null 2>&1; then timeout 20 df -lPT -B1; else df -lPT -B1; fi`},
-		{"systemd", `[ -d /run/systemd/system ] || return 3; systemctl is-system-running 2>/dev/null; return 0`},
-		{"units", `[ -d /run/systemd/system ] || return 3; systemctl list-units --type=service,socket,mount --state=active --plain --no-legend --no-pager`},
-		{"ss", `ss -Hltnu`},
-		{"portrange", `cat /proc/sys/net/ipv4/ip_local_port_range`},
-		{"fstab", `cat /etc/fstab`},
-		{"mountinfo", `cat /proc/self/mountinfo`},
-		{"lsblk", `lsblk -J -o PATH,NAME,FSTYPE,UUID,LABEL,MOUNTPOINT 2>/dev/null || lsblk -J -o NAME,FSTYPE,UUID,LABEL,MOUNTPOINT`},
+	p.steps = []shscript.Step{
+		{Name: "hostname", Cmd: `hostname 2>/dev/null || cat /proc/sys/kernel/hostname`},
+		{Name: "btime", Cmd: `cat /proc/stat`},
+		{Name: "df", Cmd: `if command -v timeout >/dev/null 2>&1; then timeout 20 df -lPT -B1; else df -lPT -B1; fi`},
+		{Name: "systemd", Cmd: `[ -d /run/systemd/system ] || return 3; systemctl is-system-running 2>/dev/null; return 0`},
+		{Name: "units", Cmd: `[ -d /run/systemd/system ] || return 3; systemctl list-units --type=service,socket,mount --state=active --plain --no-legend --no-pager`},
+		{Name: "ss", Cmd: `ss -Hltnu`},
+		{Name: "portrange", Cmd: `cat /proc/sys/net/ipv4/ip_local_port_range`},
+		{Name: "fstab", Cmd: `cat /etc/fstab`},
+		{Name: "mountinfo", Cmd: `cat /proc/self/mountinfo`},
+		{Name: "lsblk", Cmd: `lsblk -J -o PATH,NAME,FSTYPE,UUID,LABEL,MOUNTPOINT 2>/dev/null || lsblk -J -o NAME,FSTYPE,UUID,LABEL,MOUNTPOINT`},
 	}
 	// The databases share one deadline, by the host's clock.
 	p.pre = fmt.Sprintf("DEADLINE=$(( $(date +%%s) + %d ))\n", int(budget.Seconds()+0.5))
@@ -256,13 +257,13 @@ func linuxSteps(opts Options) *linuxPlan {
 		default:
 			body = fmt.Sprintf(`echo %s >&2; return 2`, remote.ShellQuote("unknown database engine "+strconv.Quote(d.Engine)+": use postgresql or mysql"))
 		}
-		p.steps = append(p.steps, step{fmt.Sprintf("db%d", i), body})
+		p.steps = append(p.steps, shscript.Step{Name: fmt.Sprintf("db%d", i), Cmd: body})
 	}
 	if len(opts.HTTP) > 0 {
-		p.steps = append(p.steps, step{"http", p.httpStep(opts.HTTP)})
+		p.steps = append(p.steps, shscript.Step{Name: "http", Cmd: p.httpStep(opts.HTTP)})
 	}
 	for i, c := range opts.Commands {
-		p.steps = append(p.steps, step{fmt.Sprintf("cmd%d", i), "sh -c " + remote.ShellQuote(c.Command)})
+		p.steps = append(p.steps, shscript.Step{Name: fmt.Sprintf("cmd%d", i), Cmd: "sh -c " + remote.ShellQuote(c.Command)})
 	}
 	return p
 }
@@ -303,20 +304,20 @@ func (p *linuxPlan) httpStep(checks []HTTPCheck) string {
 // linuxProbe turns the script's sections into the fingerprint.
 type linuxProbe struct {
 	fp   *Fingerprint
-	secs map[string]section
+	secs map[string]shscript.Section
 	opts Options
 }
 
 // sec returns a step's section and whether it ran and succeeded; a failure
 // is recorded under name with hint.
-func (p *linuxProbe) sec(step, name, hint string) (section, bool) {
+func (p *linuxProbe) sec(step, name, hint string) (shscript.Section, bool) {
 	s, ok := p.secs[step]
 	if !ok {
 		p.fp.addError(name, "the step did not run (the probe script ended early)", "")
 		return s, false
 	}
 	if s.Code != 0 {
-		p.fp.addError(name, s.problem(), hint)
+		p.fp.addError(name, s.Problem(), hint)
 		return s, false
 	}
 	return s, true
@@ -403,7 +404,7 @@ func (p *linuxProbe) http() {
 		v, ok := got[i]
 		switch {
 		case !ok:
-			r.Error = "not requested: " + orDefault(s.problem(), "the probe script ended early")
+			r.Error = "not requested: " + orDefault(s.Problem(), "the probe script ended early")
 		case v[0] == "000" || v[0] == "0":
 			r.Error = orDefault(curlError(s.Stderr, c.URL), "no answer")
 		default:
@@ -438,7 +439,7 @@ func (p *linuxProbe) commands() {
 			sum := sha256.Sum256(s.Stdout)
 			r.ExitCode, r.OutputSHA256 = s.Code, hex.EncodeToString(sum[:])
 			if s.Code != 0 {
-				r.Error = s.problem()
+				r.Error = s.Problem()
 			}
 		}
 		p.fp.Commands = append(p.fp.Commands, r)

@@ -187,10 +187,10 @@ func (p *linuxProbe) databases(plan *linuxPlan) {
 			p.fp.addError(name, "not read: the probe script ended early", "")
 			continue
 		case plan.auto[i] && s.Code == 3:
-			p.fp.addAbsent(engine, s.firstLine())
+			p.fp.addAbsent(engine, s.FirstLine())
 			continue
 		case s.Code != 0:
-			p.fp.addError(name, scrubSecrets(s.problem(), d), dbHint(engine, d))
+			p.fp.addError(name, scrubSecrets(s.Problem(), d), dbHint(engine, d))
 			continue
 		}
 		var dbs []Database
@@ -208,7 +208,7 @@ func (p *linuxProbe) databases(plan *linuxPlan) {
 		}
 		p.fp.Linux.Databases = append(p.fp.Linux.Databases, dbs...)
 		if len(s.Stderr) > 0 && len(dbs) == 0 {
-			p.fp.addError(name, scrubSecrets(s.firstLine(), d), dbHint(engine, d))
+			p.fp.addError(name, scrubSecrets(s.FirstLine(), d), dbHint(engine, d))
 		}
 	}
 }

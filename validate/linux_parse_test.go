@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shift-migrate/shift/remote/shscript"
 )
 
 func TestParseUnits(t *testing.T) {
@@ -152,16 +154,27 @@ func TestParseMySQL(t *testing.T) {
 	}
 }
 
-func TestSplitSections(t *testing.T) {
-	m := "@@shift-x@@"
-	out := []byte(m + " out a\nhello\n\n" + m + " err a 0\n" + m + " out b\n\n" + m + " err b 3\nno systemd\n" + m + " done\n")
-	secs, complete := splitSections(out, m)
-	if !complete || string(secs["a"].Stdout) != "hello" || secs["b"].Code != 3 || secs["b"].firstLine() != "no systemd" {
-		t.Errorf("splitSections = %+v, %v", secs, complete)
+// TestFingerprintStdout: the sections of the Linux probe hold stdout as
+// fingerprints have always hashed it, whatever shscript keeps byte for byte.
+func TestFingerprintStdout(t *testing.T) {
+	m := shscript.NewMarker()
+	out := []byte(m + " out a\nhello\n\n" + m + " err a 0\n" + m + " out b\n\n" + m + " err b 3\nno systemd\n" +
+		m + " out c\nx\n\n\n" + m + " err c 0\n" + m + " out d\nno newline\n" + m + " err d 0\n" + m + " done\n")
+	secs, complete := shscript.Split(out, m)
+	want := map[string]string{"a": "hello", "b": "", "c": "x\n", "d": "no newline"}
+	if !complete || len(secs) != len(want) || secs["b"].Code != 3 || secs["b"].FirstLine() != "no systemd" {
+		t.Fatalf("Split = %+v, %v", secs, complete)
 	}
-	secs, complete = splitSections([]byte(m+" out a\npartial"), m)
-	if complete || secs["a"].Code != -1 {
-		t.Errorf("cut short: %+v %v", secs, complete)
+	for name, w := range want {
+		if got := fingerprintStdout(secs[name]); string(got) != w {
+			t.Errorf("%s: stdout %q, want %q", name, got, w)
+		}
+	}
+	for cut, w := range map[string]string{"partial": "partial\n", "line\n": "line\n", "": ""} {
+		secs, complete = shscript.Split([]byte(m+" out a\n"+cut), m)
+		if got := fingerprintStdout(secs["a"]); complete || secs["a"].Code != -1 || string(got) != w {
+			t.Errorf("cut short after %q: %q (%+v, %v), want %q", cut, got, secs["a"], complete, w)
+		}
 	}
 }
 
@@ -201,7 +214,10 @@ func FuzzParsers(f *testing.F) {
 		parsePG(b, string(b))
 		parseMySQL(b, string(b))
 		parseHTTP(b)
-		splitSections(b, "@@m@@")
+		secs, _ := shscript.Split(b, "@@m@@")
+		for _, s := range secs {
+			fingerprintStdout(s)
+		}
 		unescapeOctal(string(b))
 	})
 }

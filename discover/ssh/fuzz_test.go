@@ -141,14 +141,3 @@ func FuzzPackages(f *testing.F) {
 		_, _ = parseNeedsRestarting(b, 1)
 	})
 }
-
-func FuzzSections(f *testing.F) {
-	const m = "@@shift-0123456789abcdef@@"
-	f.Add([]byte(m + " out a\nhello\n\n" + m + " err a 0\n" + m + " out b\n\n" + m + " err b 127\nsh: b: not found\n" + m + " done\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		secs, _ := splitSections(b, m)
-		if secs == nil {
-			t.Fatal("nil sections")
-		}
-	})
-}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shift-migrate/shift/inventory"
 	"github.com/shift-migrate/shift/remote"
+	"github.com/shift-migrate/shift/remote/shscript"
 )
 
 // Runner runs shell commands on the host. *remote.SSHClient satisfies it.
@@ -36,7 +37,7 @@ func Probe(ctx context.Context, r Runner, h *inventory.Host) {
 		h.DiscoveredAt = time.Now().UTC()
 		h.ProbeSeconds = time.Since(start).Seconds()
 	}()
-	p := &prober{h: h, secs: map[string]section{}}
+	p := &prober{h: h, secs: map[string]shscript.Section{}}
 	if !p.run(ctx, "probe", r.Run, userSteps) {
 		return
 	}
@@ -60,7 +61,7 @@ func Probe(ctx context.Context, r Runner, h *inventory.Host) {
 // prober holds the sections of one probe and records errors on the host.
 type prober struct {
 	h    *inventory.Host
-	secs map[string]section
+	secs map[string]shscript.Section
 	// unprivileged is true when the privileged script ran without root.
 	unprivileged bool
 }
@@ -69,7 +70,7 @@ type runFunc func(context.Context, string) (*remote.Result, error)
 
 // run executes steps as one script and keeps their sections. It reports
 // false when ctx has ended (the error is then recorded).
-func (p *prober) run(ctx context.Context, step string, run runFunc, steps []step) bool {
+func (p *prober) run(ctx context.Context, step string, run runFunc, steps []shscript.Step) bool {
 	secs, err := runScript(ctx, run, steps)
 	if ctx.Err() != nil {
 		p.canceled(ctx, step)
@@ -111,13 +112,13 @@ func (p *prober) runPrivileged(ctx context.Context, r Runner) bool {
 // runScript runs steps as one script and splits its output into sections.
 // The error says when the script could not run or its output was cut short;
 // sections that did arrive are returned with it.
-func runScript(ctx context.Context, run runFunc, steps []step) (map[string]section, error) {
-	marker := newMarker()
-	res, err := run(ctx, buildScript(marker, steps))
+func runScript(ctx context.Context, run runFunc, steps []shscript.Step) (map[string]shscript.Section, error) {
+	marker := shscript.NewMarker()
+	res, err := run(ctx, shscript.Build(marker, shscript.Script{Steps: steps}))
 	if err != nil {
 		return nil, err
 	}
-	secs, complete := splitSections(res.Stdout, marker)
+	secs, complete := shscript.Split(res.Stdout, marker)
 	if !complete {
 		msg := res.Err("sh")
 		if msg == nil {
@@ -143,11 +144,11 @@ func (p *prober) fail(step, kind, msg, hint string) {
 
 // get returns the section of a step; ok is false (and an error is recorded
 // for step) when the script never reached it.
-func (p *prober) get(step, name string) (section, bool) {
+func (p *prober) get(step, name string) (shscript.Section, bool) {
 	s, ok := p.secs[name]
 	if !ok {
 		p.fail(step, inventory.ErrProbe, "no output from the "+name+" command", "see the other errors of this host: the probe script did not run to the end")
-		return section{}, false
+		return shscript.Section{}, false
 	}
 	return s, true
 }
@@ -161,12 +162,12 @@ func (p *prober) result(step, name, cmd, pkg string) ([]byte, bool) {
 		return nil, false
 	}
 	switch {
-	case s.missing():
+	case s.Missing():
 		p.fail(step, inventory.ErrUnsupported, cmd+": command not found", "install "+pkg+" on the host")
 		return nil, false
 	case s.Code != 0:
 		msg := fmt.Sprintf("%s: exit status %d", cmd, s.Code)
-		if l := s.firstLine(); l != "" {
+		if l := s.FirstLine(); l != "" {
 			msg += ": " + l
 		}
 		p.fail(step, inventory.ErrProbe, msg, "run "+cmd+" on the host to see why it fails")
@@ -229,7 +230,7 @@ func (p *prober) identity() {
 			p.parseFailed(step, "dmidecode -s system-uuid", err)
 		}
 	} else if ok && !p.unprivileged && strings.Contains(strings.ToLower(string(s.Stderr)), "permission denied") {
-		p.fail(step, inventory.ErrPermission, "system UUID: dmidecode -s system-uuid: "+s.firstLine(), "run shift's SSH user as root or with passwordless sudo")
+		p.fail(step, inventory.ErrPermission, "system UUID: dmidecode -s system-uuid: "+s.FirstLine(), "run shift's SSH user as root or with passwordless sudo")
 	}
 	// A host without SMBIOS (some VMs) has no DMI data and dmidecode fails
 	// with "/dev/mem: No such file or directory": nothing to report.
@@ -332,7 +333,7 @@ func (p *prober) firmware() {
 	s, ok := p.get(step, "secureboot")
 	switch {
 	case !ok:
-	case s.missing():
+	case s.Missing():
 		p.fail(step, inventory.ErrUnsupported, "Secure Boot state unknown: the SecureBoot EFI variable is not readable and mokutil is not installed", "install mokutil on the host")
 	default:
 		on, err := parseSecureBoot(s.Stdout)
@@ -451,9 +452,9 @@ func (p *prober) ports() {
 }
 
 // noSystemd matches systemctl's complaints on hosts where PID 1 is not systemd.
-func noSystemd(s section) bool {
+func noSystemd(s shscript.Section) bool {
 	e := string(s.Stderr)
-	return s.missing() || strings.Contains(e, "not been booted with systemd") || strings.Contains(e, "Failed to connect to bus")
+	return s.Missing() || strings.Contains(e, "not been booted with systemd") || strings.Contains(e, "Failed to connect to bus")
 }
 
 func (p *prober) services() {
@@ -464,8 +465,8 @@ func (p *prober) services() {
 	}
 	if noSystemd(s) {
 		msg := "systemctl: command not found"
-		if !s.missing() {
-			msg = "systemctl: " + s.firstLine()
+		if !s.Missing() {
+			msg = "systemctl: " + s.FirstLine()
 		}
 		hint := "services were read with `service --status-all`; start modes are unknown"
 		svcs, err := []inventory.Service(nil), error(nil)
@@ -504,7 +505,7 @@ func (p *prober) software() {
 	if !ok {
 		return
 	}
-	if s.missing() {
+	if s.Missing() {
 		p.fail(step, inventory.ErrUnsupported, "neither dpkg-query nor rpm found: installed software unknown", "shift reads packages with dpkg or rpm; other package managers are not supported")
 		return
 	}
@@ -545,7 +546,7 @@ func (p *prober) pendingReboot() {
 			signals = append(signals, r)
 		}
 	}
-	if s, ok := p.secs["needsrestart"]; ok && !s.missing() {
+	if s, ok := p.secs["needsrestart"]; ok && !s.Missing() {
 		if r, err := parseNeedsRestarting(s.Stdout, s.Code); err != nil {
 			p.parseFailed(step, "needs-restarting -r", err)
 		} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/shift-migrate/shift/discover/ssh/sshtest"
 	"github.com/shift-migrate/shift/inventory"
 	"github.com/shift-migrate/shift/remote"
+	"github.com/shift-migrate/shift/remote/shscript"
 )
 
 // needReal skips a test whose real component is missing, and fails it in CI.
@@ -21,57 +22,6 @@ func needReal(t *testing.T, why string) {
 		t.Fatalf("CI: %s", why)
 	}
 	t.Skip(why)
-}
-
-// TestScriptSections runs a script through sh and checks that every
-// section's stdout comes back byte for byte, with its exit code and stderr.
-func TestScriptSections(t *testing.T) {
-	steps := []step{
-		{"nonl", `printf 'no newline'`},
-		{"blank", `printf 'x\n\n'`},
-		{"fails", `echo out; echo 'it failed' >&2; return 3`},
-		{"missing", `no-such-command-shift-test`},
-		{"fake", `echo '@@shift-0000000000000000@@ done'; sh -c 'echo "[$M]"'`},
-		{"quotes", `printf '%s\n' "it's" '"quoted"'`},
-		{"empty", `:`},
-	}
-	marker := newMarker()
-	res, err := localRunner{}.Run(context.Background(), buildScript(marker, steps))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secs, complete := splitSections(res.Stdout, marker)
-	if !complete {
-		t.Fatalf("incomplete: %q", res.Stdout)
-	}
-	want := map[string]section{
-		"nonl":    {Stdout: []byte("no newline")},
-		"blank":   {Stdout: []byte("x\n\n")},
-		"fails":   {Stdout: []byte("out\n"), Stderr: []byte("it failed"), Code: 3},
-		"missing": {Code: 127},
-		"quotes":  {Stdout: []byte("it's\n\"quoted\"\n")},
-		"empty":   {},
-	}
-	for name, w := range want {
-		g := secs[name]
-		if string(g.Stdout) != string(w.Stdout) || g.Code != w.Code || (w.Stderr != nil && string(g.Stderr) != string(w.Stderr)) {
-			t.Errorf("%s = {%q %q %d}, want {%q %q %d}", name, g.Stdout, g.Stderr, g.Code, w.Stdout, w.Stderr, w.Code)
-		}
-	}
-	if !secs["missing"].missing() || secs["missing"].firstLine() == "" {
-		t.Errorf("missing command: %+v", secs["missing"])
-	}
-	// A marker of another run stays in the output, and the commands the
-	// script runs cannot see this run's marker.
-	if f := secs["fake"]; f.Code != 0 || string(f.Stdout) != "@@shift-0000000000000000@@ done\n[]\n" {
-		t.Errorf("fake marker: %+v", f)
-	}
-	// Output cut in the middle of a step.
-	cut := res.Stdout[:strings.Index(string(res.Stdout), marker+" err fails")]
-	secs, complete = splitSections(cut, marker)
-	if complete || secs["fails"].Code != -1 || string(secs["blank"].Stdout) != "x\n\n" {
-		t.Errorf("cut output: complete=%v %+v", complete, secs)
-	}
 }
 
 // TestProbeCanceled: a probe whose context has ended records why and stops.
@@ -146,7 +96,7 @@ func TestProbeWithoutRoot(t *testing.T) {
 
 // sections builds a prober over canned sections (outputs of real commands
 // from the reference files) to test how steps report failures.
-func proberWith(secs map[string]section) *prober {
+func proberWith(secs map[string]shscript.Section) *prober {
 	return &prober{h: &inventory.Host{Name: "h"}, secs: secs}
 }
 
@@ -166,7 +116,7 @@ func TestIdentityNoSMBIOS(t *testing.T) {
 	if !strings.Contains(failure, "/dev/mem: No such file or directory") {
 		t.Fatal("reference file changed")
 	}
-	p := proberWith(map[string]section{
+	p := proberWith(map[string]shscript.Section{
 		"hostname":  {Stdout: []byte("vm\n")},
 		"fqdn":      {Stdout: []byte("vm.corp.example\n")},
 		"dmi":       {},
@@ -181,14 +131,14 @@ func TestIdentityNoSMBIOS(t *testing.T) {
 	}
 
 	// A host whose resolver knows no name for it.
-	p = proberWith(map[string]section{"hostname": {Stdout: []byte("localhost\n")}, "fqdn": {Stdout: []byte("localhost.localdomain\n")}, "dmi": {}})
+	p = proberWith(map[string]shscript.Section{"hostname": {Stdout: []byte("localhost\n")}, "fqdn": {Stdout: []byte("localhost.localdomain\n")}, "dmi": {}})
 	p.identity()
 	if p.h.Identity.FQDN != "" || p.h.Identity.Domain != "" {
 		t.Errorf("localhost.localdomain taken for an FQDN: %+v", p.h.Identity)
 	}
 
 	// With DMI, as root: UUID lower-cased, placeholders dropped.
-	p = proberWith(map[string]section{
+	p = proberWith(map[string]shscript.Section{
 		"hostname":  {Stdout: []byte("db01\n")},
 		"fqdn":      {Code: 1, Stderr: []byte("hostname: Name or service not known")},
 		"dmi":       {Stdout: []byte("sys_vendor=VMware, Inc.\nproduct_name=VMware Virtual Platform\nproduct_serial=VMware-56 4d 0d 1a cc cf 45 fa-43 81 ac 1f 3b 99 45 17\nproduct_uuid=1A0D4D56-CFCC-FA45-4381-AC1F3B994517\nbios_vendor=Phoenix Technologies LTD\nbios_version=6.00\n")},
@@ -207,7 +157,7 @@ func TestIdentityNoSMBIOS(t *testing.T) {
 // failing one ErrProbe quoting stderr, unparsable output ErrParse naming the
 // command; other steps go on.
 func TestStepFailures(t *testing.T) {
-	p := proberWith(map[string]section{
+	p := proberWith(map[string]shscript.Section{
 		"lsblk":     {Code: 127, Stderr: []byte("sh: 1: lsblk: not found")},
 		"ipaddr":    {Code: 0, Stdout: []byte(`Option "-j" is unknown, try "ip -help".`)},
 		"sstcp":     {Code: 1, Stderr: []byte("Cannot open netlink socket: Protocol not supported")},
@@ -247,7 +197,7 @@ func TestServicesWithoutSystemd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := proberWith(map[string]section{
+	p := proberWith(map[string]shscript.Section{
 		"units": {Code: 1, Stderr: []byte("System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down")},
 		"sysv":  {Stdout: sysv},
 	})
