@@ -31,10 +31,12 @@ import (
 // TestConformance runs the contract suite against the import path: disks
 // are page blobs in a staging container of a real Azurite, imported as
 // managed disks (the SDK fakes copy them into Azurite blobs of their own).
+// Isolated NICs name a test subnet apart from the target's default one.
 func TestConformance(t *testing.T) {
 	az := azurite.Start(t)
 	var n atomic.Int32
-	targettest.Run(t, func(t *testing.T) cloud.Target {
+	opts := targettest.Options{IsolatedSubnet: "/subscriptions/" + subID + "/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/shift-test"}
+	targettest.RunOptions(t, opts, func(t *testing.T) cloud.Target {
 		i := n.Add(1)
 		f := newFakeARM(t, az, fmt.Sprintf("disks%d", i), az.URL)
 		stage := az.Container(t, fmt.Sprintf("staging%d", i))

@@ -48,8 +48,11 @@ func (s *diskState) info() cloud.DiskInfo {
 	return cloud.DiskInfo{Name: s.name, SizeBytes: s.size, Finalized: s.finalized, VM: s.vm, Tags: maps.Clone(s.tags)}
 }
 
-func (s *diskState) generation() armcompute.HyperVGeneration {
-	if s.tags[FirmwareTag] == string(cloud.UEFI) {
+func (s *diskState) generation() armcompute.HyperVGeneration { return tagGeneration(s.tags) }
+
+// tagGeneration is the Hyper-V generation FirmwareTag among tags asks for.
+func tagGeneration(tags map[string]string) armcompute.HyperVGeneration {
+	if tags[FirmwareTag] == string(cloud.UEFI) {
 		return armcompute.HyperVGenerationV2
 	}
 	return armcompute.HyperVGenerationV1
@@ -356,27 +359,42 @@ func (t *Target) importDisk(ctx context.Context, s *diskState) error {
 	if i := strings.IndexByte(src, '?'); i >= 0 {
 		src = src[:i] // Azure reads the blob with its own access to the account
 	}
-	poller, err := t.disks.BeginCreateOrUpdate(ctx, t.opts.ResourceGroup, s.name, armcompute.Disk{
-		Location: &t.opts.Location,
-		Tags:     azTags(s.tags, tagSize, strconv.FormatInt(s.size, 10)),
-		SKU:      &armcompute.DiskSKU{Name: &t.opts.DiskSKU},
-		Properties: &armcompute.DiskProperties{
-			CreationData: &armcompute.CreationData{
-				CreateOption:     to.Ptr(armcompute.DiskCreateOptionImport),
-				SourceURI:        &src,
-				StorageAccountID: &t.opts.Staging.StorageAccountID,
-			},
-			HyperVGeneration: to.Ptr(s.generation()),
+	err = t.createFrom(ctx, s.name, s.tags, s.size, &armcompute.DiskProperties{
+		CreationData: &armcompute.CreationData{
+			CreateOption:     to.Ptr(armcompute.DiskCreateOptionImport),
+			SourceURI:        &src,
+			StorageAccountID: &t.opts.Staging.StorageAccountID,
 		},
-	}, nil)
-	if err == nil {
-		_, err = poller.PollUntilDone(ctx, t.poll())
-	}
+		HyperVGeneration: to.Ptr(s.generation()),
+	}, false)
 	if err != nil {
 		return classify(err, "finalize disk "+s.name+": import")
 	}
 	if _, err := t.stageBlob(s.name).SetMetadata(ctx, stageMeta(s.stageMeta, stateFinal), nil); err != nil {
 		return classify(err, "finalize disk "+s.name+": staging blob")
+	}
+	return nil
+}
+
+// createFrom creates managed disk name of size data bytes from what Azure
+// imports or copies (props): the target's location and SKU, the user's
+// tags and shift's size tag. With cleanup, a disk whose creation failed
+// after Azure accepted it is deleted again.
+func (t *Target) createFrom(ctx context.Context, name string, tags map[string]string, size int64, props *armcompute.DiskProperties, cleanup bool) error {
+	poller, err := t.disks.BeginCreateOrUpdate(ctx, t.opts.ResourceGroup, name, armcompute.Disk{
+		Location:   &t.opts.Location,
+		Tags:       azTags(tags, tagSize, strconv.FormatInt(size, 10)),
+		SKU:        &armcompute.DiskSKU{Name: &t.opts.DiskSKU},
+		Properties: props,
+	}, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := poller.PollUntilDone(ctx, t.poll()); err != nil {
+		if cleanup {
+			t.cleanupDisk(ctx, name, err)
+		}
+		return err
 	}
 	return nil
 }
@@ -415,14 +433,20 @@ func (t *Target) DeleteDisk(ctx context.Context, name string) error {
 	if s.vm != "" {
 		return fmt.Errorf("azure: delete disk %s: used by VM %s (delete the VM first): %w", name, s.vm, cloud.ErrInUse)
 	}
+	return t.deleteState(ctx, s)
+}
+
+// deleteState deletes what Azure holds of a disk: its managed disk (upload
+// access revoked first) and its staging blob.
+func (t *Target) deleteState(ctx context.Context, s *diskState) error {
 	if s.managed != nil {
-		if err := t.deleteManaged(ctx, name, uploading(s.managed)); err != nil {
+		if err := t.deleteManaged(ctx, s.name, uploading(s.managed)); err != nil {
 			return err
 		}
 	}
 	if s.staged {
-		if _, err := t.stageBlob(name).Delete(ctx, nil); err != nil && !isNotFound(err) {
-			return classify(err, "delete disk "+name+": staging blob")
+		if _, err := t.stageBlob(s.name).Delete(ctx, nil); err != nil && !isNotFound(err) {
+			return classify(err, "delete disk "+s.name+": staging blob")
 		}
 	}
 	return nil

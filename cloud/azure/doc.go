@@ -14,6 +14,11 @@
 // option keeps the page blob as the writable replica and re-imports it at
 // every Finalize, so it takes delta passes at any time.
 //
+// CloneDisk, for test migrations, creates a managed disk with CreateOption
+// Copy from a finalized one, and an isolated NIC (cloud.NICSpec.Isolated)
+// must name the caller's isolated test subnet: no public IP, as for every
+// NIC shift creates, and never the target's default subnet.
+//
 // State lives in Azure (the resource group and the staging container), not
 // in the Target value. Credentials come from azidentity's default chain
 // unless Options.Credential is set; they are never logged. Names and tags

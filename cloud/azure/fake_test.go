@@ -8,8 +8,10 @@ package azure_test
 // upload disks (ReadyToUpload → ActiveUpload → Unattached → Attached /
 // Reserved). Every blob byte, though, lives in a real Azurite: creating an
 // Upload disk creates its page blob there, grant-access answers a SAS that
-// points at it, and an Import copies the staging blob into it — refusing
-// one whose VHD footer does not parse, as Azure does.
+// points at it, an Import copies the staging blob into it — refusing
+// one whose VHD footer does not parse, as Azure does — and a Copy (the
+// target's CloneDisk) copies another managed disk's blob, refusing a disk
+// still being uploaded.
 
 import (
 	"context"
@@ -162,6 +164,36 @@ func (f *fakeARM) disksServer() computefake.DisksServer {
 					return
 				}
 				size = n
+			case armcompute.DiskCreateOptionCopy:
+				// A copy of a managed disk, as Azure makes it: not of one
+				// being uploaded, never smaller, larger only in whole GiB.
+				from, ok := f.disks[last(*cd.SourceResourceID)]
+				if !ok {
+					errResp.SetResponseError(http.StatusNotFound, "NotFound")
+					return
+				}
+				if st := *from.d.Properties.DiskState; st == armcompute.DiskStateReadyToUpload || st == armcompute.DiskStateActiveUpload {
+					errResp.SetResponseError(http.StatusConflict, "OperationNotAllowed")
+					return
+				}
+				data := *from.d.Properties.DiskSizeBytes
+				if gb := disk.Properties.DiskSizeGB; gb != nil {
+					if int64(*gb)<<30 < data {
+						errResp.SetResponseError(http.StatusBadRequest, "InvalidParameter")
+						return
+					}
+					data = int64(*gb) << 30
+				}
+				size = data + 512
+				dst := f.diskBlob(name)
+				if _, err := dst.Create(ctx, size, nil); err != nil {
+					errResp.SetError(err)
+					return
+				}
+				if err := copyPages(ctx, f.diskBlob(*from.d.Name), dst, *from.d.Properties.DiskSizeBytes); err != nil {
+					errResp.SetError(err)
+					return
+				}
 			default:
 				errResp.SetResponseError(http.StatusBadRequest, "InvalidParameter")
 				return
@@ -273,26 +305,31 @@ func (f *fakeARM) importBlob(ctx context.Context, name, src string) (int64, erro
 	if _, err := dst.Create(ctx, size, nil); err != nil {
 		return 0, err
 	}
-	pager := s.NewGetPageRangesPager(nil)
+	return size, copyPages(ctx, s, dst, size)
+}
+
+// copyPages copies the written pages of src's first n bytes into dst.
+func copyPages(ctx context.Context, src, dst *pageblob.Client, n int64) error {
+	pager := src.NewGetPageRangesPager(nil)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		for _, r := range page.PageRange {
-			for off := *r.Start; off <= *r.End; off += 4 << 20 {
-				n := min(4<<20, *r.End+1-off)
-				buf := make([]byte, n)
-				if err := download(ctx, s.BlobClient(), buf, off); err != nil {
-					return 0, err
+			for off := *r.Start; off <= *r.End && off < n; off += 4 << 20 {
+				m := min(4<<20, *r.End+1-off, n-off)
+				buf := make([]byte, m)
+				if err := download(ctx, src.BlobClient(), buf, off); err != nil {
+					return err
 				}
-				if _, err := dst.UploadPages(ctx, nopCloser(buf), blob.HTTPRange{Offset: off, Count: n}, nil); err != nil {
-					return 0, err
+				if _, err := dst.UploadPages(ctx, nopCloser(buf), blob.HTTPRange{Offset: off, Count: m}, nil); err != nil {
+					return err
 				}
 			}
 		}
 	}
-	return size, nil
+	return nil
 }
 
 func (f *fakeARM) vmServer() computefake.VirtualMachinesServer {

@@ -24,6 +24,7 @@ const (
 	tagVMSize    = "shift-vm-size"    // the spec's Size; absent means chosen from CPUs and memory
 	tagOS        = "shift-os"         // "linux" or "windows"
 	tagSourceMAC = "shift-source-mac" // the MAC the source had; Azure assigns its own
+	tagIsolated  = "shift-isolated"   // "true" on a NIC of cloud.NICSpec.Isolated
 )
 
 // checkDiskName checks a disk name against Azure's rules for managed disks

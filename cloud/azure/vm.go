@@ -84,6 +84,12 @@ func (t *Target) checkVMSpec(s cloud.VMSpec) error {
 		if err := cloud.CheckName("NIC", name); err != nil {
 			return fmt.Errorf("azure: VM %s: %w", s.Name, err)
 		}
+		if n.Isolated && n.Subnet == "" {
+			return bad("NIC %s is isolated but names no subnet: give it the isolated test subnet (the target's default subnet is the production network)", name)
+		}
+		if n.Isolated && n.Subnet == t.opts.Subnet {
+			return bad("NIC %s is isolated but its subnet is the target's default subnet, the production network: give it the isolated test subnet", name)
+		}
 		if n.Subnet == "" && t.opts.Subnet == "" {
 			return bad("NIC %s names no subnet and the target has no default subnet", name)
 		}
@@ -146,12 +152,12 @@ func (t *Target) CreateVM(ctx context.Context, spec cloud.VMSpec) (cloud.VM, err
 		want = armcompute.HyperVGenerationV2
 	}
 	if got := diskGeneration(os.managed); got != want {
-		if t.opts.Staging == nil {
-			return cloud.VM{}, fmt.Errorf("azure: VM %s: OS disk %s is Hyper-V generation %s but firmware %s needs %s; Azure fixes it when the disk is created (create the disk with tag %s=%s): %w",
+		if t.opts.Staging == nil || !os.staged {
+			return cloud.VM{}, fmt.Errorf("azure: VM %s: OS disk %s is Hyper-V generation %s but firmware %s needs %s; Azure fixes it when the disk is created (create or clone the disk with tag %s=%s): %w",
 				spec.Name, spec.OSDisk, got, spec.Firmware, want, FirmwareTag, spec.Firmware, cloud.ErrInvalid)
 		}
 		// The import path re-imports the staging blob with the right
-		// generation.
+		// generation (a clone has none).
 		if os.tags == nil {
 			os.tags = map[string]string{}
 		}
@@ -266,6 +272,11 @@ func (t *Target) createNIC(ctx context.Context, spec cloud.VMSpec, i int, n clou
 	if n.MAC != "" {
 		own = append(own, tagSourceMAC, n.MAC)
 	}
+	if n.Isolated {
+		// Its subnet is the caller's isolated test subnet; like every NIC
+		// shift creates it has no public IP.
+		own = append(own, tagIsolated, "true")
+	}
 	poller, err := t.nics.BeginCreateOrUpdate(ctx, t.opts.ResourceGroup, name, armnetwork.Interface{
 		Location: &t.opts.Location,
 		Tags:     azTags(nil, own...),
@@ -308,6 +319,9 @@ func (t *Target) nic(ctx context.Context, id string) (nicInfo, error) {
 	info := nicInfo{spec: cloud.NICSpec{Name: name}}
 	if v := r.Tags[tagSourceMAC]; v != nil {
 		info.spec.MAC = *v
+	}
+	if v := r.Tags[tagIsolated]; v != nil && *v == "true" {
+		info.spec.Isolated = true
 	}
 	if p := r.Properties; p != nil && len(p.IPConfigurations) > 0 && p.IPConfigurations[0].Properties != nil {
 		ipc := p.IPConfigurations[0].Properties

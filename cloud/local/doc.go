@@ -19,7 +19,13 @@
 // when it works (probed once per Target by starting QEMU with KVM), TCG
 // otherwise. The first NIC uses QEMU user-mode networking with SSH (22),
 // WinRM (5985, 5986) and RDP (3389) forwarded to free loopback ports, which
-// VMStatus reports as the VM's addresses.
+// VMStatus reports as the VM's addresses. An isolated NIC
+// (cloud.NICSpec.Isolated) is the same network with restrict=on: the
+// forwards still reach the guest, and nothing the guest sends leaves it.
+//
+// CloneDisk reflinks where the filesystem can (XFS, Btrfs) and copies the
+// data extents elsewhere; while a copy runs, the source's and the clone's
+// files are flocked, so only operations on those two disks wait for it.
 //
 // Linux only. It imports cloud.
 package local

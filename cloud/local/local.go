@@ -195,7 +195,7 @@ func (t *Target) CreateDisk(ctx context.Context, spec cloud.DiskSpec) (cloud.Dis
 	if err := ctxErr(ctx, "create disk "+spec.Name); err != nil {
 		return nil, err
 	}
-	unlock, err := t.lock(ctx)
+	unlock, err := t.lockIdle(ctx, spec.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (t *Target) OpenDisk(ctx context.Context, name string) (cloud.Disk, error) 
 	if err := ctxErr(ctx, "open disk "+name); err != nil {
 		return nil, err
 	}
-	unlock, err := t.lock(ctx)
+	unlock, err := t.lockIdle(ctx, name)
 	if err != nil {
 		return nil, err
 	}

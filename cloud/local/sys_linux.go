@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -34,6 +36,27 @@ func flock(ctx context.Context, f *os.File) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// tryFlock takes a shared or exclusive flock on f without waiting; false
+// means another open file holds a lock that conflicts. Closing f releases
+// it.
+func tryFlock(f *os.File, exclusive bool) (bool, error) {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// reflink makes dst share all of src's blocks (FICLONE): an instant,
+// copy-on-write copy where the filesystem can (XFS, Btrfs); others refuse.
+func reflink(dst, src *os.File) error {
+	return unix.IoctlFileClone(int(dst.Fd()), int(src.Fd()))
 }
 
 // kvmAPI opens /dev/kvm and asks for its API version.

@@ -229,11 +229,14 @@ func (t *Target) ListVMs(ctx context.Context) ([]cloud.VM, error) {
 // StartVM implements cloud.Target: QEMU starts daemonized in its own
 // session and outlives this process.
 func (t *Target) StartVM(ctx context.Context, name string) error {
-	if _, err := t.vmStatus(ctx, "start", name); err != nil {
+	pre, err := t.vmStatus(ctx, "start", name)
+	if err != nil {
 		return err
 	}
 	accel, _ := t.Accel(ctx)
-	unlock, err := t.lock(ctx)
+	// Its disks may be the source of a clone, whose copy QEMU's writes
+	// would tear: wait for it.
+	unlock, err := t.lockIdle(ctx, pre.Spec.Disks()...)
 	if err != nil {
 		return err
 	}
@@ -366,6 +369,11 @@ func (t *Target) qemuArgs(m vmMeta, accel string) []string {
 	for i, nic := range s.NICs {
 		id := "net" + strconv.Itoa(i)
 		netdev := "user,id=" + id
+		if nic.Isolated {
+			// The guest sends nothing out (no host, no LAN, no DNS);
+			// DHCP and the forwards below still work.
+			netdev += ",restrict=on"
+		}
 		if i == 0 {
 			for _, sv := range services {
 				if p := m.Ports[sv.name]; p != 0 {

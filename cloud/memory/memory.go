@@ -29,6 +29,7 @@ var (
 	_ cloud.Target     = (*Target)(nil)
 	_ cloud.DiskReader = (*Target)(nil)
 	_ cloud.Consoler   = (*Target)(nil)
+	_ cloud.DiskCloner = (*Target)(nil)
 	_ cloud.Disk       = (*handle)(nil)
 	_ io.ReaderAt      = (*handle)(nil)
 )
@@ -173,6 +174,57 @@ func (t *Target) ReadDisk(ctx context.Context, name string) (cloud.DiskContents,
 		snap[i] = slices.Clone(c)
 	}
 	return &contents{chunks: snap, size: d.spec.SizeBytes}, nil
+}
+
+// CloneDisk implements cloud.DiskCloner: the clone gets a copy of the
+// source's chunks.
+func (t *Target) CloneDisk(ctx context.Context, from string, spec cloud.DiskSpec) error {
+	if err := cloud.CheckName("disk", from); err != nil {
+		return fmt.Errorf("memory: clone: %w", err)
+	}
+	if err := cloud.CheckName("disk", spec.Name); err != nil {
+		return fmt.Errorf("memory: clone of disk %s: %w", from, err)
+	}
+	if from == spec.Name {
+		return fmt.Errorf("memory: clone disk %s onto itself: %w", from, cloud.ErrInvalid)
+	}
+	if err := ctxErr(ctx, "clone disk "+from+" to "+spec.Name); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	src, ok := t.disks[from]
+	switch {
+	case !ok:
+		return fmt.Errorf("memory: clone: %w", notFound("disk", from))
+	case !src.finalized:
+		return fmt.Errorf("memory: clone disk %s: it is being written: %w", from, cloud.ErrNotFinalized)
+	}
+	if spec.SizeBytes == 0 {
+		spec.SizeBytes = src.spec.SizeBytes
+	}
+	if err := cloud.CheckDiskSpec(spec); err != nil {
+		return fmt.Errorf("memory: clone of disk %s: %w", from, err)
+	}
+	if spec.SizeBytes < src.spec.SizeBytes {
+		return fmt.Errorf("memory: clone disk %s to %s: %d bytes is smaller than the source's %d: %w", from, spec.Name, spec.SizeBytes, src.spec.SizeBytes, cloud.ErrInvalid)
+	}
+	if old, ok := t.disks[spec.Name]; ok {
+		switch {
+		case old.spec.SizeBytes != spec.SizeBytes:
+			return fmt.Errorf("memory: clone disk %s to %s: has %d bytes, asked for %d: %w", from, spec.Name, old.spec.SizeBytes, spec.SizeBytes, cloud.ErrExists)
+		case old.vm != "":
+			return fmt.Errorf("memory: clone disk %s to %s: used by VM %s: %w", from, spec.Name, old.vm, cloud.ErrInUse)
+		}
+		old.gen++ // handles of the disk it replaces stop writing
+	}
+	spec.Tags = maps.Clone(spec.Tags)
+	d := &diskRec{spec: spec, chunks: make(map[int64][]byte, len(src.chunks)), finalized: true}
+	for i, c := range src.chunks {
+		d.chunks[i] = slices.Clone(c)
+	}
+	t.disks[spec.Name] = d
+	return nil
 }
 
 // CreateVM implements cloud.Target.

@@ -9,7 +9,11 @@
 // suite: a target that implements cloud.DiskReader has every write read
 // back and compared; one that does not has its contents checks skipped
 // with a message naming the missing capability (and so does
-// cloud.Consoler).
+// cloud.Consoler). A target that implements cloud.DiskCloner has its
+// clones checked: equal to the source, point-in-time, redone, grown, and
+// every sentinel error; one that does not has those tests skipped.
+// RunOptions gives the suite what a target needs beyond the contract (the
+// subnet of an isolated NIC).
 //
 // Only tests import it.
 package targettest

@@ -22,9 +22,29 @@ const diskSize = 4 * cloud.SizeUnit
 // a guest never answers the power button and the target must force it off.
 const stopGrace = 2 * time.Second
 
-// Run runs the suite. newTarget returns a target with no disks or VMs; it
-// is called once per subtest and registers its own cleanup with t.
+// growSize is the size the suite grows a clone to: a whole GiB, the unit
+// Azure grows a copy in.
+const growSize = 1 << 30
+
+// Options adapt the suite to a target; the zero value fits a target that
+// needs nothing more.
+type Options struct {
+	// IsolatedSubnet is the Subnet of the suite's isolated NIC. Empty means
+	// the target needs none; when set (Azure, whose isolated NICs must name
+	// the test subnet), the suite also checks that an isolated NIC without
+	// a subnet is refused.
+	IsolatedSubnet string
+}
+
+// Run runs the suite with the zero Options. newTarget returns a target
+// with no disks or VMs; it is called once per subtest and registers its
+// own cleanup with t.
 func Run(t *testing.T, newTarget func(t *testing.T) cloud.Target) {
+	RunOptions(t, Options{}, newTarget)
+}
+
+// RunOptions runs the suite with opts.
+func RunOptions(t *testing.T, opts Options, newTarget func(t *testing.T) cloud.Target) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, tg cloud.Target)
@@ -39,6 +59,9 @@ func Run(t *testing.T, newTarget func(t *testing.T) cloud.Target) {
 		{"DeleteDisk", testDeleteDisk},
 		{"VMLifecycle", testVMLifecycle},
 		{"Canceled", testCanceled},
+		{"CloneDisk", testClone},
+		{"CloneDiskErrors", testCloneErrors},
+		{"IsolatedNIC", func(t *testing.T, tg cloud.Target) { testIsolatedNIC(t, tg, opts) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,6 +126,14 @@ func pattern(seed uint64, n int) []byte {
 // the model; a target without the capability skips the comparison.
 func verify(t *testing.T, tg cloud.Target, name string, want model) {
 	t.Helper()
+	verifyAt(t, tg, name, int64(len(want)), 0, want)
+}
+
+// verifyAt reads len(want) bytes at off of a disk of size bytes through
+// cloud.DiskReader and compares them with want; a target without the
+// capability skips the comparison.
+func verifyAt(t *testing.T, tg cloud.Target, name string, size, off int64, want []byte) {
+	t.Helper()
 	r, ok := tg.(cloud.DiskReader)
 	if !ok {
 		t.Logf("%s target declares no cloud.DiskReader: contents of disk %s not verified", tg.Kind(), name)
@@ -113,17 +144,18 @@ func verify(t *testing.T, tg cloud.Target, name string, want model) {
 		t.Fatalf("ReadDisk %s: %v", name, err)
 	}
 	defer c.Close()
-	if c.Size() != int64(len(want)) {
-		t.Fatalf("ReadDisk %s: size %d, want %d", name, c.Size(), len(want))
+	if c.Size() != size {
+		t.Fatalf("ReadDisk %s: size %d, want %d", name, c.Size(), size)
 	}
 	got := make([]byte, len(want))
-	if _, err := c.ReadAt(got, 0); err != nil && err != io.EOF {
-		t.Fatalf("ReadDisk %s: ReadAt: %v", name, err)
+	if _, err := c.ReadAt(got, off); err != nil && err != io.EOF {
+		t.Fatalf("ReadDisk %s: ReadAt(%d bytes at %d): %v", name, len(got), off, err)
 	}
 	if !bytes.Equal(got, want) {
 		for i := range got {
 			if got[i] != want[i] {
-				t.Fatalf("disk %s: first difference at byte %d (sector %d): got %#x, want %#x", name, i, i/cloud.SectorSize, got[i], want[i])
+				at := off + int64(i)
+				t.Fatalf("disk %s: first difference at byte %d (sector %d): got %#x, want %#x", name, at, at/cloud.SectorSize, got[i], want[i])
 			}
 		}
 	}
@@ -587,5 +619,201 @@ func testCanceled(t *testing.T, tg cloud.Target) {
 	wantErr(t, "Finalize with a canceled context", d.Finalize(c), context.Canceled)
 	if info, err := tg.DiskInfo(ctx(t), "cut"); err != nil || info.Finalized {
 		t.Errorf("DiskInfo after a canceled Finalize = %+v, %v; want not finalized", info, err)
+	}
+}
+
+// cloner returns the target's cloud.DiskCloner, or skips the test: the
+// capability is optional.
+func cloner(t *testing.T, tg cloud.Target) cloud.DiskCloner {
+	t.Helper()
+	c, ok := tg.(cloud.DiskCloner)
+	if !ok {
+		t.Skipf("%s target declares no cloud.DiskCloner: clones not tested", tg.Kind())
+	}
+	return c
+}
+
+func wantDisk(t *testing.T, tg cloud.Target, name string, size int64) cloud.DiskInfo {
+	t.Helper()
+	info, err := tg.DiskInfo(ctx(t), name)
+	if err != nil {
+		t.Fatalf("DiskInfo %s: %v", name, err)
+	}
+	if info.SizeBytes != size || !info.Finalized || info.VM != "" {
+		t.Errorf("DiskInfo %s = %+v; want %d bytes, finalized, no VM", name, info, size)
+	}
+	return info
+}
+
+// testClone is a test migration's use of a clone: the replica's copy boots
+// while the replica takes further passes.
+func testClone(t *testing.T, tg cloud.Target) {
+	cl := cloner(t, tg)
+	c := ctx(t)
+	src := make(model, diskSize)
+	d := mustCreate(t, tg, "replica", diskSize)
+	src.write(t, d, 0, pattern(20, 64<<10))
+	src.write(t, d, 2*cloud.SizeUnit+4096, pattern(21, cloud.SizeUnit))
+	src.write(t, d, diskSize-cloud.SectorSize, pattern(22, cloud.SectorSize))
+	if err := d.Finalize(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.CloneDisk(c, "replica", cloud.DiskSpec{Name: "test-os", Tags: map[string]string{"purpose": "test"}}); err != nil {
+		t.Fatalf("CloneDisk: %v", err)
+	}
+	if info := wantDisk(t, tg, "test-os", diskSize); info.Tags["purpose"] != "test" {
+		t.Errorf("clone's tags %v, want the spec's purpose=test", info.Tags)
+	}
+	verify(t, tg, "test-os", src)
+	clone := bytes.Clone(src)
+
+	// The replica takes a delta pass; meanwhile a VM is made of the clone.
+	d2, err := tg.OpenDisk(c, "replica")
+	if err != nil {
+		t.Fatalf("OpenDisk of a cloned disk: %v", err)
+	}
+	defer d2.Close()
+	src.write(t, d2, 0, pattern(23, cloud.SectorSize))
+	src.zero(t, d2, 2*cloud.SizeUnit+4096, 64<<10)
+	src.write(t, d2, 3*cloud.SizeUnit, pattern(24, 8<<10))
+	if _, err := tg.CreateVM(c, cloud.VMSpec{Name: "testvm", MemoryMiB: 256, OSDisk: "test-os"}); err != nil {
+		t.Fatalf("CreateVM from a clone while its source takes a pass: %v", err)
+	}
+	t.Cleanup(func() { tg.DeleteVM(context.WithoutCancel(c), "testvm") })
+	if err := d2.Finalize(c); err != nil {
+		t.Fatal(err)
+	}
+	verify(t, tg, "replica", src)
+	verify(t, tg, "test-os", clone) // later writes to the source do not reach it
+	if err := tg.DeleteVM(c, "testvm"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Cloning onto the clone copies the source again, as it is now.
+	if err := cl.CloneDisk(c, "replica", cloud.DiskSpec{Name: "test-os", SizeBytes: diskSize}); err != nil {
+		t.Fatalf("CloneDisk onto an existing clone of the same size: %v, want it copied again", err)
+	}
+	wantDisk(t, tg, "test-os", diskSize)
+	verify(t, tg, "test-os", src)
+
+	// A clone interrupted half-way leaves a disk not finalized; cloning
+	// again finishes it.
+	h := mustCreate(t, tg, "half", diskSize)
+	if _, err := h.WriteAt(pattern(25, cloud.SectorSize), cloud.SizeUnit); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.CloneDisk(c, "replica", cloud.DiskSpec{Name: "half"}); err != nil {
+		t.Fatalf("CloneDisk onto a disk left not finalized: %v, want it copied again", err)
+	}
+	wantDisk(t, tg, "half", diskSize)
+	verify(t, tg, "half", src)
+
+	// A larger clone reads as the source followed by zeros.
+	if err := cl.CloneDisk(c, "replica", cloud.DiskSpec{Name: "grown", SizeBytes: growSize}); err != nil {
+		t.Fatalf("CloneDisk to %d bytes: %v", int64(growSize), err)
+	}
+	wantDisk(t, tg, "grown", growSize)
+	verifyAt(t, tg, "grown", growSize, 0, append(bytes.Clone(src), make([]byte, cloud.SizeUnit)...))
+	verifyAt(t, tg, "grown", growSize, growSize-cloud.SizeUnit, make([]byte, cloud.SizeUnit))
+}
+
+func testCloneErrors(t *testing.T, tg cloud.Target) {
+	cl := cloner(t, tg)
+	c := ctx(t)
+	finalized(t, tg, "src")
+	for _, name := range []string{"", "-lead", "has space", "sl/ash"} {
+		wantErr(t, fmt.Sprintf("CloneDisk from %q", name), cl.CloneDisk(c, name, cloud.DiskSpec{Name: "dst"}), cloud.ErrInvalid)
+		wantErr(t, fmt.Sprintf("CloneDisk to %q", name), cl.CloneDisk(c, "src", cloud.DiskSpec{Name: name}), cloud.ErrInvalid)
+	}
+	wantErr(t, "CloneDisk onto itself", cl.CloneDisk(c, "src", cloud.DiskSpec{Name: "src"}), cloud.ErrInvalid)
+	wantErr(t, "CloneDisk to a smaller size", cl.CloneDisk(c, "src", cloud.DiskSpec{Name: "dst", SizeBytes: diskSize - cloud.SizeUnit}), cloud.ErrInvalid)
+	wantErr(t, "CloneDisk to a size not a multiple of SizeUnit", cl.CloneDisk(c, "src", cloud.DiskSpec{Name: "dst", SizeBytes: diskSize + cloud.SectorSize}), cloud.ErrInvalid)
+	wantErr(t, "CloneDisk of a missing disk", cl.CloneDisk(c, "nodisk", cloud.DiskSpec{Name: "dst"}), cloud.ErrNotFound)
+
+	w := mustCreate(t, tg, "writing", diskSize)
+	if _, err := w.WriteAt(pattern(26, cloud.SectorSize), 0); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "CloneDisk of a disk open for writing", cl.CloneDisk(c, "writing", cloud.DiskSpec{Name: "dst"}), cloud.ErrNotFinalized)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "CloneDisk of a disk closed without Finalize", cl.CloneDisk(c, "writing", cloud.DiskSpec{Name: "dst"}), cloud.ErrNotFinalized)
+
+	other := make(model, 2*diskSize)
+	o := mustCreate(t, tg, "other", 2*diskSize)
+	other.write(t, o, 0, pattern(27, cloud.SectorSize))
+	if err := o.Finalize(c); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "CloneDisk onto a disk of another size", cl.CloneDisk(c, "src", cloud.DiskSpec{Name: "other"}), cloud.ErrExists)
+	wantDisk(t, tg, "other", 2*diskSize)
+	verify(t, tg, "other", other)
+
+	finalized(t, tg, "vm-os")
+	if _, err := tg.CreateVM(c, cloud.VMSpec{Name: "owner", MemoryMiB: 256, OSDisk: "vm-os"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tg.DeleteVM(context.WithoutCancel(c), "owner") })
+	wantErr(t, "CloneDisk onto a VM's disk", cl.CloneDisk(c, "src", cloud.DiskSpec{Name: "vm-os"}), cloud.ErrInUse)
+	if info, err := tg.DiskInfo(c, "vm-os"); err != nil || info.VM != "owner" || !info.Finalized {
+		t.Errorf("DiskInfo of the VM's disk after a refused clone = %+v, %v; want it finalized, used by owner", info, err)
+	}
+
+	cc, cancel := context.WithCancel(t.Context())
+	cancel()
+	wantErr(t, "CloneDisk with a canceled context", cl.CloneDisk(cc, "src", cloud.DiskSpec{Name: "never"}), context.Canceled)
+	for _, name := range []string{"dst", "never"} {
+		if _, err := tg.DiskInfo(c, name); !errors.Is(err, cloud.ErrNotFound) {
+			t.Errorf("a refused CloneDisk left disk %s behind: DiskInfo = %v, want ErrNotFound", name, err)
+		}
+	}
+}
+
+// testIsolatedNIC: a VM whose NIC is isolated keeps that in its spec and
+// still has addresses the appliance reaches.
+func testIsolatedNIC(t *testing.T, tg cloud.Target, opts Options) {
+	c := ctx(t)
+	finalized(t, tg, "iso-os")
+	if opts.IsolatedSubnet != "" {
+		_, err := tg.CreateVM(c, cloud.VMSpec{Name: "isovm", MemoryMiB: 256, OSDisk: "iso-os", NICs: []cloud.NICSpec{{Isolated: true}}})
+		wantErr(t, "CreateVM with an isolated NIC naming no subnet", err, cloud.ErrInvalid)
+	}
+	spec := cloud.VMSpec{Name: "isovm", MemoryMiB: 256, OSDisk: "iso-os", NICs: []cloud.NICSpec{{Isolated: true, Subnet: opts.IsolatedSubnet}}}
+	vm, err := tg.CreateVM(c, spec)
+	if err != nil {
+		t.Fatalf("CreateVM with an isolated NIC: %v", err)
+	}
+	t.Cleanup(func() { tg.DeleteVM(context.WithoutCancel(c), "isovm") })
+	if !vm.Spec.Equal(spec) || len(vm.Spec.NICs) != 1 || !vm.Spec.NICs[0].Isolated {
+		t.Errorf("CreateVM = %+v, want spec %+v with its NIC isolated", vm.Spec, spec)
+	}
+	if _, err := tg.CreateVM(c, spec); err != nil {
+		t.Errorf("CreateVM with the same isolated spec again: %v, want the existing VM", err)
+	}
+	open := spec
+	open.NICs = []cloud.NICSpec{{Subnet: opts.IsolatedSubnet}}
+	_, err = tg.CreateVM(c, open)
+	wantErr(t, "CreateVM of the isolated VM's name with a NIC not isolated", err, cloud.ErrExists)
+
+	if err := tg.StartVM(c, "isovm"); err != nil {
+		t.Fatalf("StartVM with an isolated NIC: %v", err)
+	}
+	running := wantState(t, tg, "isovm", cloud.Running)
+	if len(running.Spec.NICs) != 1 || !running.Spec.NICs[0].Isolated {
+		t.Errorf("VMStatus NICs = %+v, want one isolated", running.Spec.NICs)
+	}
+	if _, ok := running.Address("ssh"); !ok {
+		t.Errorf("running isolated VM has no SSH address (%+v): the appliance must still reach it", running.Addresses)
+	}
+	vms, err := tg.ListVMs(c)
+	if err != nil || len(vms) != 1 || !vms[0].Spec.Equal(spec) {
+		t.Errorf("ListVMs = %+v, %v; want isovm with its NIC isolated", vms, err)
+	}
+	if err := tg.DeleteVM(c, "isovm"); err != nil {
+		t.Fatalf("DeleteVM: %v", err)
 	}
 }
