@@ -45,3 +45,32 @@ func TestQEMUArgs(t *testing.T) {
 		t.Error("MACs are not stable per VM and NIC")
 	}
 }
+
+// An isolated NIC is the same user network with restrict=on: the first
+// NIC keeps its forwards, and a NIC not isolated gets no restriction.
+func TestQEMUArgsIsolatedNIC(t *testing.T) {
+	tg, err := New(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := vmMeta{
+		Spec:  cloud.VMSpec{Name: "test-web01", OSDisk: "os", NICs: []cloud.NICSpec{{Isolated: true}, {}, {Isolated: true}}}.Normalize(),
+		Ports: map[string]int{"ssh": 2222},
+	}
+	args := tg.qemuArgs(m, "tcg")
+	var netdevs []string
+	for i, a := range args {
+		if a == "-netdev" && i+1 < len(args) {
+			netdevs = append(netdevs, args[i+1])
+		}
+	}
+	want := []string{
+		"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22",
+		"user,id=net1",
+		"user,id=net2,restrict=on",
+	}
+	if !slices.Equal(netdevs, want) {
+		t.Errorf("netdevs:\n got %q\nwant %q", netdevs, want)
+	}
+}
+

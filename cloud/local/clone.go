@@ -56,7 +56,7 @@ func (t *Target) CloneDisk(ctx context.Context, from string, spec cloud.DiskSpec
 	}
 	defer c.close()
 	start := time.Now()
-	how, err := c.copy(ctx)
+	how, err := c.copy(ctx, !t.noReflink)
 	if err != nil {
 		return fmt.Errorf("local: clone disk %s to %s: %w (disk %s is left not finalized: clone again or delete it)", from, spec.Name, err, spec.Name)
 	}
@@ -164,8 +164,9 @@ func (c *clone) open(from, to string) error {
 			return fmt.Errorf("lock %s: %w", l.f.Name(), err)
 		}
 		if !ok {
-			// The state lock is held and was taken once no clone held
-			// these: a clone of another process that ignores it.
+			// Not expected: clones take these flocks under the state
+			// lock, lockIdle saw none on the clone, and a finalized
+			// source is no clone's destination.
 			return fmt.Errorf("lock %s: held by another clone; try again", l.f.Name())
 		}
 	}
@@ -173,14 +174,14 @@ func (c *clone) open(from, to string) error {
 }
 
 // copy makes the clone's file hold the source's contents followed by
-// zeros, durably: a reflink where the filesystem can, else a sparse copy.
-// It reports which it did.
-func (c *clone) copy(ctx context.Context) (string, error) {
+// zeros, durably: a reflink where the filesystem can (and tryReflink),
+// else a sparse copy. It reports which it did.
+func (c *clone) copy(ctx context.Context, tryReflink bool) (string, error) {
 	if err := c.dst.Truncate(0); err != nil {
 		return "", err
 	}
 	how := "reflink"
-	if err := reflink(c.dst, c.srcLock); err != nil {
+	if !tryReflink || reflink(c.dst, c.srcLock) != nil {
 		how = "copy"
 		if err := sparseCopy(ctx, c.dst, c.src, c.srcSize); err != nil {
 			return "", err

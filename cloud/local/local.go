@@ -44,6 +44,8 @@ type Target struct {
 	accelOnce   sync.Once
 	accel       string
 	accelReason string
+
+	noReflink bool // tests: CloneDisk copies even where it could reflink
 }
 
 var (
