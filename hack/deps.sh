@@ -12,7 +12,8 @@ say() { printf 'deps: %s\n' "$*"; }
 # Debian packages: the real components the tests talk to.
 pkgs=(ca-certificates curl unzip git make openssh-server openssh-client sudo iproute2 util-linux procps tmux
   qemu-utils qemu-system-x86 ovmf fdisk e2fsprogs dosfstools ntfs-3g xfsprogs
-  chromium debootstrap extlinux mtools rsync postgresql mariadb-server)
+  chromium debootstrap extlinux mtools rsync postgresql mariadb-server
+  grub-common grub-efi-amd64-bin cpio xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
