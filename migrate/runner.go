@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/shift-migrate/shift/assess"
@@ -353,7 +354,7 @@ func (sr *serverRun) retry(ctx context.Context) (face.Phase, string, error) {
 
 func (sr *serverRun) stepErr(ph face.Phase, step string, err error, hint string) error {
 	var re *remote.Error
-	if hint == "" && errors.As(err, &re) {
+	if hint == "" && errors.As(err, &re) && !strings.Contains(err.Error(), re.Hint) {
 		hint = re.Hint
 	}
 	return &StepError{Host: sr.s.Name, Phase: ph, Step: step, Err: err, Hint: hint}

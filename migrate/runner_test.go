@@ -98,6 +98,7 @@ waves:
   - name: web
     hosts:
       - name: web01
+        size: {cpus: 1, memory: 256M}
         disks: {include: [%s]}
 `, filepath.Join(r.dir, "state"), r.image))
 	var err error

@@ -68,14 +68,15 @@ func (sr *serverRun) testMigrate(ctx context.Context) (face.Phase, string, error
 		if ctx.Err() != nil {
 			return "", "", err
 		}
-		serr := sr.stepErr(ph, "test migration: "+step, err, "")
+		serr := sr.stepErr(ph, "test migration: "+step, err, "").(*StepError)
+		if serr.Hint != "" {
+			serr.Hint += "; "
+		}
 		if cerr := sr.cleanTest(ctx); cerr != nil {
-			serr.(*StepError).Hint = fmt.Sprintf("and deleting the test copy failed (%v): delete VM %s and its disks *-test by hand", cerr, vm)
+			serr.Hint += fmt.Sprintf("deleting the test copy failed too (%v): delete VM %s and its disks *-test by hand; the source was not touched", cerr, vm)
 			return "", "", serr
 		}
-		if serr.(*StepError).Hint == "" {
-			serr.(*StepError).Hint = "the test copy is deleted and the source was not touched; fix the cause and run again to test anew"
-		}
+		serr.Hint += "the test copy is deleted and the source was not touched; fix the cause and run again to test anew"
 		return "", "", serr
 	}
 	clones := make([]string, len(disks))

@@ -25,6 +25,7 @@ func TestRunnerTestMigrationCleansUp(t *testing.T) {
 	if res := r.run(ctx, face.InSync, false); res[0].Phase != face.InSync || res[0].Err != "" {
 		t.Fatalf("to in-sync: %+v", res[0])
 	}
+	disk := diskName(t, r)
 	r.test = true
 
 	// Canceled while the test copy boots.
@@ -48,7 +49,6 @@ func TestRunnerTestMigrationCleansUp(t *testing.T) {
 	if res[0].Phase != face.InSync || !strings.Contains(res[0].Err, "canceled") {
 		t.Fatalf("a run canceled during the test: %+v", res[0])
 	}
-	disk := diskName(t, r)
 	vm, err := r.target.VMStatus(ctx, "web01-test")
 	if err != nil || vm.Spec.OSDisk != disk+"-test" || len(vm.Spec.NICs) != 1 || !vm.Spec.NICs[0].Isolated {
 		t.Fatalf("the canceled test's VM: %+v, %v; want it left running on an isolated NIC from disk %s-test", vm.Spec, err, disk)
