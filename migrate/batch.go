@@ -42,6 +42,21 @@ type Batch struct {
 	// Blackout says whether nothing may run at a time, and why; nil means
 	// never.
 	Blackout func(time.Time) (bool, string)
+
+	mu     sync.Mutex
+	moving map[string]bool // servers whose Run has not returned
+}
+
+func (b *Batch) isMoving(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.moving[s]
+}
+
+func (b *Batch) setMoving(s string, on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.moving[s] = on
 }
 
 // Run moves every server as far as this run can take it and reports where
@@ -49,6 +64,7 @@ type Batch struct {
 // other. A server that fails does not stop the others.
 func (b *Batch) Run(ctx context.Context) face.MigrationDone {
 	start := b.Runner.now()
+	b.moving = map[string]bool{}
 	out := face.MigrationDone{ID: b.Runner.ID}
 	doneWaves := map[string]bool{}
 	for _, w := range b.Waves {
@@ -76,10 +92,17 @@ func (b *Batch) wave(ctx context.Context, w Wave, doneWaves map[string]bool) []f
 			waitingOn = append(waitingOn, d)
 		}
 	}
+	// Every server of the wave counts as moving from the start: one that
+	// waits for a free slot still comes.
+	for _, s := range w.Servers {
+		b.setMoving(s.Name, true)
+	}
 	res := make([]face.ServerResult, len(w.Servers))
 	var g errgroup.Group
 	g.SetLimit(n)
-	for i, s := range w.Servers {
+	for _, i := range dependencyOrder(w.Servers) {
+		s := w.Servers[i]
+		s.moving = b.isMoving
 		if len(waitingOn) > 0 {
 			// Copy ahead, but do not cut over before the waves it needs.
 			s.CutoverWindow = func(time.Time) (bool, string) {
@@ -88,6 +111,7 @@ func (b *Batch) wave(ctx context.Context, w Wave, doneWaves map[string]bool) []f
 		}
 		g.Go(func() error {
 			res[i] = b.server(ctx, s)
+			b.setMoving(s.Name, false)
 			return nil
 		})
 	}
@@ -143,4 +167,34 @@ func (b *Batch) server(ctx context.Context, s Server) face.ServerResult {
 		r.log().Warn("release claim", "host", s.Name, "err", err)
 	}
 	return res
+}
+
+// dependencyOrder returns the indexes of servers with the servers a server
+// depends on before it, keeping the order otherwise, so that with few
+// slots a dependency starts first. The plan has no cycles (plan.Check
+// refuses them).
+func dependencyOrder(servers []Server) []int {
+	idx := map[string]int{}
+	for i, s := range servers {
+		idx[s.Name] = i
+	}
+	seen := make([]bool, len(servers))
+	out := make([]int, 0, len(servers))
+	var visit func(i int)
+	visit = func(i int) {
+		if seen[i] {
+			return
+		}
+		seen[i] = true
+		for _, d := range servers[i].DependsOn {
+			if j, ok := idx[d]; ok {
+				visit(j)
+			}
+		}
+		out = append(out, i)
+	}
+	for i := range servers {
+		visit(i)
+	}
+	return out
 }

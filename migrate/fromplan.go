@@ -82,6 +82,7 @@ func serverOf(p *plan.Plan, e plan.Effective, o PlanOptions) (Server, error) {
 		MaxPasses:      e.Delta.MaxPasses + 1,
 		InSyncBytes:    int64(e.Delta.SyncBelow),
 		TestMigration:  e.TestMigration || o.Test,
+		DependsOn:      e.DependsOn,
 	}
 	if s.TestMigration && p.Target.Kind == plan.KindAzure {
 		s.TestSubnet = p.Target.Azure.TestSubnet

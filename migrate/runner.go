@@ -83,6 +83,12 @@ type Server struct {
 	// TestSubnet is the isolated network of test copies on targets that
 	// need one named (Azure: a subnet ID); "" means the target's own.
 	TestSubnet string
+	// DependsOn names servers whose cutover must be done before this
+	// server's starts. While one of them moves in the same run, the
+	// server waits for it; otherwise it waits for a later run.
+	DependsOn []string
+	// moving reports whether a server moves in this run; set by Batch.
+	moving func(string) bool
 	// Bandwidth caps the copy, bytes per second; 0 means no cap.
 	Bandwidth int64
 	// MaxPasses bounds the copy passes before cutover; 0 means 5.
@@ -280,6 +286,9 @@ func (sr *serverRun) step(ctx context.Context, ph face.Phase) (face.Phase, strin
 				return "", "", &waitError{what: why}
 			}
 		}
+		if err := sr.awaitDependencies(ctx); err != nil {
+			return "", "", err
+		}
 		return face.CuttingOver, "cutover approved", nil
 	case face.CuttingOver:
 		return sr.cutover(ctx)
@@ -389,3 +398,32 @@ func (sr *serverRun) getJSON(ctx context.Context, key string, v any) (bool, erro
 func (sr *serverRun) target() (remote.Target, error) {
 	return sr.Hosts.Resolve(sr.s.Name, sr.Overrides)
 }
+
+// awaitDependencies returns once every server this one depends on is done.
+// A dependency that moves in this run is waited for; one that does not
+// makes the server wait for a later run.
+func (sr *serverRun) awaitDependencies(ctx context.Context) error {
+	for _, d := range sr.s.DependsOn {
+		for {
+			ph, err := sr.Ledger.Phase(ctx, d)
+			if err != nil {
+				return err
+			}
+			if ph == face.Done {
+				break
+			}
+			if sr.s.moving == nil || !sr.s.moving(d) {
+				return &waitError{what: fmt.Sprintf("%s's cutover first (dependsOn; %s is %s)", d, d, ph)}
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(dependencyPoll):
+			}
+		}
+	}
+	return nil
+}
+
+// dependencyPoll is how often a server looks at a dependency that moves.
+var dependencyPoll = 2 * time.Second
