@@ -73,4 +73,3 @@ func TestQEMUArgsIsolatedNIC(t *testing.T) {
 		t.Errorf("netdevs:\n got %q\nwant %q", netdevs, want)
 	}
 }
-

@@ -43,7 +43,9 @@ func writeDisk(t *testing.T, tg *Target, name string, size int64, pieces map[int
 
 func fill(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
 
-func allocatedBytes(t *testing.T, path string) int64 {
+// AllocatedBytes is how much of the filesystem the file at path takes;
+// the package's external tests use it too.
+func AllocatedBytes(t testing.TB, path string) int64 {
 	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {
@@ -79,7 +81,7 @@ func TestCloneCopyIsSparse(t *testing.T) {
 		40 * mib:     fill(0xB2, mib),
 		63*mib + 512: fill(0xC3, 512),
 	})
-	srcAlloc := allocatedBytes(t, tg.diskPath("src"))
+	srcAlloc := AllocatedBytes(t, tg.diskPath("src"))
 	if srcAlloc < 8*mib {
 		t.Fatalf("source allocates %d bytes; the test needs its 4 MiB of written zeros allocated", srcAlloc)
 	}
@@ -87,7 +89,7 @@ func TestCloneCopyIsSparse(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFiles(t, tg.diskPath("src"), tg.diskPath("dst"))
-	got := allocatedBytes(t, tg.diskPath("dst"))
+	got := AllocatedBytes(t, tg.diskPath("dst"))
 	if want := int64(4*mib + 64<<10); got > want {
 		t.Errorf("clone allocates %d bytes, want at most %d (the source's 4 MiB of non-zero data; it allocates %d)", got, want, srcAlloc)
 	}
@@ -121,7 +123,7 @@ func TestCloneInterruptedIsRedone(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "left not finalized") {
 		t.Fatalf("CloneDisk canceled mid-copy = %v; want context.Canceled, saying the clone is left not finalized", err)
 	}
-	if a := allocatedBytes(t, tg.diskPath("dst")); a == 0 || a >= data {
+	if a := AllocatedBytes(t, tg.diskPath("dst")); a == 0 || a >= data {
 		t.Fatalf("the canceled clone holds %d bytes of %d: not canceled in the middle of its copy", a, data)
 	}
 	if info, err := tg.DiskInfo(t.Context(), "dst"); err != nil || info.Finalized {

@@ -198,7 +198,7 @@ func TestWriteZeroesPunchesHoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := allocated(t, path); got != 0 {
+	if got := local.AllocatedBytes(t, path); got != 0 {
 		t.Errorf("a new disk allocates %d bytes, want 0", got)
 	}
 	data := make([]byte, 8*cloud.SizeUnit)
@@ -208,25 +208,16 @@ func TestWriteZeroesPunchesHoles(t *testing.T) {
 	if _, err := d.WriteAt(data, 0); err != nil {
 		t.Fatal(err)
 	}
-	full := allocated(t, path)
+	full := local.AllocatedBytes(t, path)
 	if full < int64(len(data)) {
 		t.Fatalf("after writing %d bytes, %d allocated", len(data), full)
 	}
 	if err := d.WriteZeroes(0, 6*cloud.SizeUnit); err != nil {
 		t.Fatal(err)
 	}
-	if got := allocated(t, path); got > full-5*cloud.SizeUnit {
+	if got := local.AllocatedBytes(t, path); got > full-5*cloud.SizeUnit {
 		t.Errorf("after zeroing 6 MiB of 8, %d bytes still allocated (was %d)", got, full)
 	}
-}
-
-func allocated(t *testing.T, path string) int64 {
-	t.Helper()
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Blocks * 512
 }
 
 // A disk handle also offers what the transfer engine's optional sink
