@@ -35,7 +35,7 @@ import (
 func TestConformance(t *testing.T) {
 	az := azurite.Start(t)
 	var n atomic.Int32
-	opts := targettest.Options{IsolatedSubnet: "/subscriptions/" + subID + "/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/shift-test"}
+	opts := targettest.Options{IsolatedSubnet: testSubnet}
 	targettest.RunOptions(t, opts, func(t *testing.T) cloud.Target {
 		i := n.Add(1)
 		f := newFakeARM(t, az, fmt.Sprintf("disks%d", i), az.URL)
