@@ -91,7 +91,7 @@ func need(b *testing.B) *setupEnv {
 
 // build makes the images, the binary and the sshd; skip names a missing
 // component.
-func build(b *testing.B) (_ *setupEnv, skip string, _ error) {
+func build(b testing.TB) (_ *setupEnv, skip string, _ error) {
 	ctx := context.Background()
 	for _, tool := range []string{"qemu-img", "rsync", "ssh", "debugfs", "mkfs.ext4", "sfdisk"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -101,7 +101,9 @@ func build(b *testing.B) (_ *setupEnv, skip string, _ error) {
 	start := time.Now()
 	e := &setupEnv{rng: rand.New(rand.NewPCG(1, 2))}
 	e.shift = filepath.Join(workDir, "shift")
-	if out, err := exec.Command("go", "build", "-o", e.shift, "github.com/shift-migrate/shift/cmd/shift").CombinedOutput(); err != nil {
+	// Built as make build builds it (no symbol tables, no DWARF): shift
+	// uploads its own binary as the agent, so its size is part of a copy.
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", e.shift, "github.com/shift-migrate/shift/cmd/shift").CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("build shift: %v: %s", err, out)
 	}
 	im, err := vmimage.Build(ctx, vmimage.Options{})
@@ -210,7 +212,12 @@ func build(b *testing.B) (_ *setupEnv, skip string, _ error) {
 //   - the VHD is checked with "qemu-img compare" against the disk, and its
 //     footer must be the one the full copy wrote;
 //   - appliance-/agent-peak-RSS-MiB: the replicate process's peak (rusage)
-//     and the agent's VmHWM, the largest of the two passes (target ≤256).
+//     and the agent's VmHWM, the largest of the two passes (target ≤256);
+//   - CPU seconds, which the other work on a shared machine disturbs less
+//     than wall time: baseline-full-cpu-s (the ssh client, sshd with cat,
+//     qemu-img) and full-cpu-s (the appliance, the agent, sshd with the
+//     agent's shell), split into full-cpu-{appliance,agent,sshd}-s;
+//     full-x-less-cpu is the first over the second.
 //
 // The sub-benchmark 64GiB-sparse copies a 64 GiB disk with the same data
 // (and 60 GiB of holes) to report the peak RSS of both sides there too, in
@@ -259,23 +266,28 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	sshd0 := e.sshdCPU()
 	cat := exec.CommandContext(ctx, "ssh", append(sshArgs, e.srv.User+"@127.0.0.1", "cat "+e.src)...)
 	cat.Stdout = f
 	if out, err := combined(cat); err != nil {
 		b.Fatalf("ssh cat: %v: %s", err, out)
 	}
 	f.Close()
-	if err := run("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, vhd); err != nil {
-		b.Fatal(err)
+	conv := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, vhd)
+	if out, err := combined(conv); err != nil {
+		b.Fatalf("qemu-img convert: %v: %s", err, out)
 	}
 	baseFull := time.Since(t0).Seconds()
+	baseCPU := cpuSeconds(cat.ProcessState) + cpuSeconds(conv.ProcessState) + e.sshdCPU() - sshd0
 	os.Remove(vhd)
 	settle()
 
 	// shift: full copy into a fixed VHD.
 	out := filepath.Join(workDir, "out")
 	os.RemoveAll(out)
+	sshd0 = e.sshdCPU()
 	full, rss1, agent1 := replicate(b, e, e.src, out, "vhd")
+	fullSSHD := e.sshdCPU() - sshd0 - full.agentCPU
 	if full.Pass != 1 {
 		b.Fatalf("full copy: pass %d", full.Pass)
 	}
@@ -299,6 +311,7 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 
 	// shift: delta pass.
 	delta, rss2, agent2 := replicate(b, e, e.src, out, "vhd")
+	e.sshdCPU() // the next round starts after this pass's sshd ended
 	if delta.Pass != 2 || delta.Sent == 0 {
 		b.Fatalf("delta pass: pass %d, %d chunks sent", delta.Pass, delta.Sent)
 	}
@@ -316,6 +329,13 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	m.add("full-pass-s", full.Seconds)
 	m.add("full-x-faster", baseFull/full.Wall)
 	m.add("wire-per-nonzero", float64(full.WireBytes)/float64(e.nonZero))
+	fullCPU := full.cpu + full.agentCPU + fullSSHD
+	m.add("baseline-full-cpu-s", baseCPU)
+	m.add("full-cpu-s", fullCPU)
+	m.add("full-cpu-appliance-s", full.cpu)
+	m.add("full-cpu-agent-s", full.agentCPU)
+	m.add("full-cpu-sshd-s", fullSSHD)
+	m.add("full-x-less-cpu", baseCPU/fullCPU)
 	m.add("rsync-delta-s", rsyncDelta)
 	m.add("delta-s", delta.Wall)
 	m.add("delta-pass-s", delta.Seconds)
@@ -343,6 +363,71 @@ type passResult struct {
 	Seconds   float64 `json:"seconds"`
 	// Wall is the command's whole run: login, agent upload, pass, cleanup.
 	Wall float64 `json:"-"`
+	// cpu and agentCPU are the CPU seconds of the replicate process and of
+	// the agent.
+	cpu, agentCPU float64
+}
+
+// cpuSeconds returns the user and system CPU time of an ended process.
+func cpuSeconds(ps *os.ProcessState) float64 {
+	return (ps.UserTime() + ps.SystemTime()).Seconds()
+}
+
+// sshdCPU returns the CPU seconds of the sshd's ended descendants (the
+// per-connection sshd processes and what they ran, which reaped their own
+// children), once they have been reaped: it waits until the count stops
+// moving, at most two seconds.
+func (e *setupEnv) sshdCPU() float64 {
+	cfg, err := os.ReadFile(e.srv.ConfigFile)
+	if err != nil {
+		return 0
+	}
+	var pidFile string
+	for _, line := range strings.Split(string(cfg), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "PidFile" {
+			pidFile = f[1]
+		}
+	}
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0
+	}
+	read := func() float64 {
+		f := procStat(strings.TrimSpace(string(pid)))
+		if len(f) < 17 {
+			return 0
+		}
+		cu, _ := strconv.ParseFloat(f[15], 64)
+		cs, _ := strconv.ParseFloat(f[16], 64)
+		return (cu + cs) / clockTicks
+	}
+	last := read()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		v := read()
+		if v == last {
+			break
+		}
+		last = v
+	}
+	return last
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on Linux.
+const clockTicks = 100
+
+// procStat returns the fields of /proc/PID/stat, the command name counted
+// as one field whatever it holds.
+func procStat(pid string) []string {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return append([]string{pid, "comm"}, strings.Fields(string(b[i+1:]))...)
 }
 
 // replicate runs "shift replicate" and returns its result with the peak RSS
@@ -361,7 +446,7 @@ func replicate(b *testing.B, e *setupEnv, src, out, format string) (r passResult
 	t0 := time.Now()
 	err := cmd.Run()
 	wall := time.Since(t0).Seconds()
-	agentRSS = stop()
+	agentRSS, r.agentCPU = stop()
 	if err != nil {
 		b.Fatalf("shift replicate: %v\n%s", err, stderr.String())
 	}
@@ -369,6 +454,7 @@ func replicate(b *testing.B, e *setupEnv, src, out, format string) (r passResult
 		b.Fatalf("shift replicate --json: %v: %s", err, stdout.String())
 	}
 	r.Wall = wall
+	r.cpu = cpuSeconds(cmd.ProcessState)
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = float64(ru.Maxrss) / 1024
 	}
@@ -380,15 +466,17 @@ func replicate(b *testing.B, e *setupEnv, src, out, format string) (r passResult
 
 // watchAgent follows the agent process that shift deploys into dir (its
 // command line is DIR/shift-agent.XXXXXX/shift agent …) and returns a stop
-// function giving the largest VmHWM seen, in MiB. The agent runs on this
-// machine, behind the loopback sshd; VmHWM only grows, so the last reading
-// before it exits is its peak to within one poll.
-func watchAgent(dir string) (stop func() float64) {
+// function giving the largest VmHWM seen, in MiB, and the agent's CPU
+// seconds. The agent runs on this machine, behind the loopback sshd; VmHWM
+// and the CPU time only grow, so the last readings before it exits are its
+// totals to within one poll.
+func watchAgent(dir string) (stop func() (rss, cpu float64)) {
 	done := make(chan struct{})
-	res := make(chan float64, 1)
+	type result struct{ rss, cpu float64 }
+	res := make(chan result, 1)
 	prefix := dir + "/shift-agent."
 	go func() {
-		var peak float64
+		var peak, cpu, cur float64
 		pid := ""
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
@@ -399,19 +487,25 @@ func watchAgent(dir string) (stop func() float64) {
 			if pid != "" {
 				if v := vmHWM(pid); v > 0 {
 					peak = max(peak, v)
+					if f := procStat(pid); len(f) >= 15 {
+						ut, _ := strconv.ParseFloat(f[13], 64)
+						st, _ := strconv.ParseFloat(f[14], 64)
+						cur = (ut + st) / clockTicks
+					}
 				} else {
 					pid = "" // exited (a sudo wrapper or the next pass may follow)
+					cpu, cur = cpu+cur, 0
 				}
 			}
 			select {
 			case <-done:
-				res <- peak
+				res <- result{peak, cpu + cur}
 				return
 			case <-t.C:
 			}
 		}
 	}()
-	return func() float64 { close(done); return <-res }
+	return func() (float64, float64) { close(done); r := <-res; return r.rss, r.cpu }
 }
 
 func findProc(prefix string) string {

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/klauspost/compress/s2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shift-migrate/shift/disk"
@@ -33,16 +32,22 @@ func (o AgentOptions) workers() int {
 	return min(runtime.GOMAXPROCS(0), 8)
 }
 
-// bufPool holds chunk-sized buffers (plus room for a reply header and a
-// frame's checksum).
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, ChunkSize+ChunkSize/64+1024); return &b }}
+// bufPool holds chunk-sized buffers (plus room for a reply header, a
+// frame's checksum and the padding that aligns a raw payload; see
+// payloadPad).
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, ChunkSize+ChunkSize/64+1024+directAlign); return &b }}
 
 func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
 func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
 
-// compressPool holds the agent's compression buffers: S2's worst case for a
-// chunk, so that encoding never allocates.
-var compressPool = sync.Pool{New: func() any { b := make([]byte, 0, s2.MaxEncodedLen(ChunkSize)); return &b }}
+// outFrame is a frame for the agent's sender; release, if not nil, returns
+// its buffers once written.
+type outFrame struct {
+	typ     byte
+	tag     uint64
+	body    [][]byte
+	release func()
+}
 
 // ServeAgent is the source side of the agent protocol: it sends the hello
 // describing src, then answers chunk requests read from in by writing replies
@@ -58,6 +63,10 @@ var compressPool = sync.Pool{New: func() any { b := make([]byte, 0, s2.MaxEncode
 // map is taken at the start of the session and again before every later
 // pass; data written to space that was free when the map was taken is
 // copied by the next pass.
+//
+// Workers read, hash and compress chunks; one sender writes the replies, so
+// that a worker goes on to its next chunk while the stream is busy with
+// the last one (the appliance's window bounds what is queued).
 func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Writer, opts AgentOptions) error {
 	stop, err := StartProfile()
 	if err != nil {
@@ -75,27 +84,65 @@ func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Write
 	}
 	free := zeroRanges(ext, size)
 	hello := Hello{Version: ProtocolVersion, ChunkSize: ChunkSize, Size: size, Name: name, Extents: chunkExtents(ext, size)}
-	bw := bufio.NewWriterSize(out, 64<<10)
-	var wmu sync.Mutex
-	send := func(typ byte, tag uint64, body ...[]byte) error {
-		wmu.Lock()
-		defer wmu.Unlock()
-		if err := writeFrame(bw, typ, tag, body...); err != nil {
-			return err
+
+	// The sender: the only writer of out. After an error it drains the
+	// queue, so that no worker blocks, and stops the session.
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	queue := make(chan outFrame, 2*opts.workers())
+	sent := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriterSize(out, 64<<10)
+		var err error
+		for f := range queue {
+			if err == nil {
+				err = writeFrame(bw, f.typ, f.tag, f.body...)
+				if err == nil && len(queue) == 0 {
+					err = bw.Flush()
+				}
+				if err != nil {
+					cancel(fmt.Errorf("agent: send: %w", err))
+				}
+			}
+			if f.release != nil {
+				f.release()
+			}
 		}
-		return bw.Flush()
+		sent <- err
+	}()
+	emit := func(f outFrame) error {
+		select {
+		case queue <- f:
+			return nil
+		case <-sctx.Done():
+			if f.release != nil {
+				f.release()
+			}
+			return context.Cause(sctx)
+		}
 	}
-	if err := send(frameHello, 0, hello.marshal()); err != nil {
+	err = serveRequests(sctx, src, in, hello, free, opts, emit)
+	close(queue)
+	if serr := <-sent; err == nil && serr != nil {
+		err = fmt.Errorf("agent: send: %w", serr)
+	}
+	return err
+}
+
+// serveRequests sends the hello and answers requests through emit until
+// in ends.
+func serveRequests(ctx context.Context, src disk.Source, in io.Reader, hello Hello, free []disk.Extent, opts AgentOptions, emit func(outFrame) error) error {
+	size := hello.Size
+	if err := emit(outFrame{typ: frameHello, body: [][]byte{hello.marshal()}}); err != nil {
 		return fmt.Errorf("agent: send hello: %w", err)
 	}
-
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.workers())
 	br := bufio.NewReaderSize(in, 64<<10)
 	var rerr error
 	for {
 		if err := gctx.Err(); err != nil {
-			rerr = err
+			rerr = context.Cause(gctx)
 			break
 		}
 		f, err := readFrame(br, nil)
@@ -118,7 +165,7 @@ func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Write
 				return fmt.Errorf("agent: %w", err)
 			}
 			free = zeroRanges(ext, size)
-			if err := send(frameExtents, 0, appendExtents(nil, chunkExtents(ext, size))); err != nil {
+			if err := emit(outFrame{typ: frameExtents, body: [][]byte{appendExtents(nil, chunkExtents(ext, size))}}); err != nil {
 				return fmt.Errorf("agent: send extents: %w", err)
 			}
 			continue
@@ -135,7 +182,7 @@ func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Write
 			rerr = fmt.Errorf("agent: %w", err)
 			break
 		}
-		g.Go(func() error { return serveChunk(src, size, free, q, send) })
+		g.Go(func() error { return serveChunk(src, size, free, q, emit) })
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -143,38 +190,41 @@ func ServeAgent(ctx context.Context, src disk.Source, in io.Reader, out io.Write
 	return rerr
 }
 
-// serveChunk reads, hashes and compresses one chunk and sends the reply. The
-// chunk's bytes in the free ranges count as zeros.
-func serveChunk(src disk.Source, size int64, free []disk.Extent, q request, send func(byte, uint64, ...[]byte) error) error {
+// serveChunk reads, hashes and compresses one chunk and queues the reply.
+// The chunk's bytes in the free ranges count as zeros.
+func serveChunk(src disk.Source, size int64, free []disk.Extent, q request, emit func(outFrame) error) error {
 	n := int(chunkLen(q.index, size))
 	off := q.index * ChunkSize
+	tag := uint64(q.index)
 	bp := getBuf()
-	defer putBuf(bp)
+	release := func() { putBuf(bp) }
 	buf := (*bp)[:n]
 	m, err := src.ReadAt(buf, off)
 	if m == n {
 		err = nil
 	}
 	if err != nil {
+		release()
 		msg := fmt.Sprintf("read %d bytes at offset %d: %v", n, off, err)
-		return send(frameError, uint64(q.index), []byte(msg))
+		return emit(outFrame{typ: frameError, tag: tag, body: [][]byte{[]byte(msg)}})
 	}
 	clearFree(buf, off, free)
-	tag := uint64(q.index)
 	if isZero(buf) {
-		return send(frameReply, tag, replyHeader(replyZero, ZeroHash(int64(n)), n))
+		release()
+		return emit(outFrame{typ: frameReply, tag: tag, body: [][]byte{replyHeader(replyZero, ZeroHash(int64(n)), n)}})
 	}
 	h := hashChunk(buf)
 	if q.hasKnown && q.known == h {
-		return send(frameReply, tag, replyHeader(replyUnchanged, h, n))
+		release()
+		return emit(outFrame{typ: frameReply, tag: tag, body: [][]byte{replyHeader(replyUnchanged, h, n)}})
 	}
-	zp := compressPool.Get().(*[]byte)
-	defer compressPool.Put(zp)
-	z := s2.Encode((*zp)[:cap(*zp)], buf)
-	if len(z) >= n {
-		return send(frameReply, tag, replyHeader(replyRaw, h, n), buf)
+	kind, payload, zp := compress(q.codec, buf)
+	if zp != nil {
+		// The chunk's bytes are no longer needed: only the payload is.
+		release()
+		release = func() { compressPool.Put(zp) }
 	}
-	return send(frameReply, tag, replyHeader(replyS2, h, n), z)
+	return emit(outFrame{typ: frameReply, tag: tag, body: [][]byte{replyHeader(kind, h, n), payload}, release: release})
 }
 
 // zeroRanges returns the ranges of ext known to be zero, in order.

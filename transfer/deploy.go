@@ -1,9 +1,11 @@
 package transfer
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strings"
@@ -73,6 +75,15 @@ func GoArch(uname string) (string, bool) {
 // with its stdin and stdout as the protocol stream (through "sudo -n" when
 // the login user is not root and may use sudo), and reads its hello. Close
 // stops the agent and removes the binary; a failed deploy removes it too.
+//
+// One SSH session does it all, so that a deploy costs one login shell on
+// the source: a small script makes the directory and says the
+// architecture, the user and the directory on its first line of output;
+// it then waits for a word on its input while the binary is uploaded
+// beside it over SFTP, and runs the agent (directly or through sudo) in
+// its place. If the appliance gives up before that word, the script sees
+// its input end and removes the directory; once the agent exits, it removes
+// it too.
 func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (_ *RemoteAgent, err error) {
 	if opts.Binary == nil {
 		return nil, errors.New("deploy agent: DeployOptions.Binary is required")
@@ -81,46 +92,61 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	if base == "" {
 		base = "/tmp"
 	}
-	mk := "uname -m; id -u; mktemp -d " + remote.ShellQuote(path.Join(base, "shift-agent.XXXXXX"))
-	res, err := c.Run(ctx, mk)
+	stdin, stdout, wait, err := c.StartStream(ctx, deployScript(base, opts))
 	if err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
-	if err := res.Err("uname -m; id -u; mktemp -d"); err != nil {
-		return nil, fmt.Errorf("deploy agent: %w", err)
-	}
-	lines := strings.Fields(string(res.Stdout))
-	if len(lines) != 3 {
-		return nil, fmt.Errorf("deploy agent: unexpected output of uname, id and mktemp in %s: %q", base, res.Stdout)
-	}
-	a := &RemoteAgent{c: c, dir: lines[2], base: base}
+	a := &RemoteAgent{c: c, base: base, wait: wait}
 	defer func() {
-		if err != nil {
-			a.cleanup(ctx)
+		if err == nil {
+			return
 		}
+		// Closing the script's input makes it remove the directory before
+		// the agent runs, or ends the agent, whose wrapper removes it.
+		stdin.Close()
+		if werr := a.wait(); werr != nil {
+			// The script's or the agent's own message (mktemp, a noexec
+			// directory, a bad --disk, an unreadable device) says more.
+			err = fmt.Errorf("%w (source: %w)", err, werr)
+		} else {
+			a.cleaned = true
+		}
+		a.wait = nil
+		a.cleanup(ctx)
 	}()
-	arch, ok := GoArch(lines[0])
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
+	if errors.Is(err, io.EOF) {
+		err = errors.New("the shell ended before it said anything")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("deploy agent: prepare a directory in %s on the source: %w", base, err)
+	}
+	f := strings.Fields(strings.TrimPrefix(line, deployHello))
+	if !strings.HasPrefix(line, deployHello) || len(f) != 3 {
+		return nil, fmt.Errorf("deploy agent: unexpected first line from the source's shell: %q (is a login script printing to stdout?)", line)
+	}
+	a.dir = f[2]
+	arch, ok := GoArch(f[0])
 	if !ok {
-		return nil, fmt.Errorf("deploy agent: the source's architecture %q is not one shift is built for", lines[0])
+		return nil, fmt.Errorf("deploy agent: the source's architecture %q is not one shift is built for", f[0])
 	}
 	a.Arch = arch
 	bin, err := opts.Binary(arch)
 	if err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
-	f, err := os.Open(bin)
+	bf, err := os.Open(bin)
 	if err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
-	defer f.Close()
+	defer bf.Close()
 	// The file is named shift so that it runs as the shift command
 	// whatever binary it came from.
-	exe := path.Join(a.dir, "shift")
-	if err := c.Upload(ctx, f, exe, 0o700); err != nil {
+	if err := c.Upload(ctx, bf, path.Join(a.dir, "shift"), 0o700); err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
-
-	if lines[1] != "0" {
+	if f[1] != "0" {
 		// RunPrivileged checks sudo once and explains what is wrong; it
 		// runs directly when the hosts file says sudo: never.
 		pr, err := c.RunPrivileged(ctx, "id -u")
@@ -129,45 +155,53 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 		}
 		a.Sudo = strings.TrimSpace(string(pr.Stdout)) == "0"
 	}
-	cmd := remote.ShellQuote(exe) + " agent"
-	if opts.Disk != "" {
-		cmd += " --disk " + remote.ShellQuote(opts.Disk)
-	}
-	if opts.Workers > 0 {
-		cmd += fmt.Sprintf(" --workers %d", opts.Workers)
-	}
-	if opts.Freeze {
-		cmd += " --freeze"
-	}
-	if prof := os.Getenv(AgentProfileEnv); prof != "" {
-		cmd = "env " + ProfileEnv + "=" + remote.ShellQuote(prof) + " " + cmd
-	}
+	word := "run\n"
 	if a.Sudo {
-		cmd = "sudo -n -- " + cmd
+		word = "sudo\n"
 	}
-	// The shell removes the agent's directory once the agent exits, so
-	// that a clean end needs no further SSH session; Close removes it when
-	// the wrapper could not (killed, connection lost).
-	q := remote.ShellQuote(a.dir)
-	cmd = "sh -c " + remote.ShellQuote(cmd+"; rc=$?; rm -rf -- "+q+
-		" || { echo \"shift: could not remove \""+q+" >&2; exit 125; }; exit $rc")
-	stdin, stdout, wait, err := c.StartStream(ctx, cmd)
-	if err != nil {
-		return nil, fmt.Errorf("deploy agent: %w", err)
+	if _, err := io.WriteString(stdin, word); err != nil {
+		return nil, fmt.Errorf("deploy agent: start: %w", err)
 	}
-	a.wait = wait
-	s, err := Open(ctx, stdout, stdin)
+	s, err := Open(ctx, out, stdin)
 	if err != nil {
-		stdin.Close()
-		if werr := wait(); werr != nil {
-			// The agent's own message (bad --disk, unreadable device) says more.
-			err = fmt.Errorf("%w (agent: %w)", err, werr)
-		}
-		a.wait = nil
 		return nil, fmt.Errorf("start agent: %w", err)
 	}
 	a.Session = s
 	return a, nil
+}
+
+// deployHello starts the first line of DeployAgent's script.
+const deployHello = "shift-deploy "
+
+// deployScript is the shell script of DeployAgent's session.
+func deployScript(base string, opts DeployOptions) string {
+	agent := `"$d/shift" agent`
+	if opts.Disk != "" {
+		agent += " --disk " + remote.ShellQuote(opts.Disk)
+	}
+	if opts.Workers > 0 {
+		agent += fmt.Sprintf(" --workers %d", opts.Workers)
+	}
+	if opts.Freeze {
+		agent += " --freeze"
+	}
+	if prof := os.Getenv(AgentProfileEnv); prof != "" {
+		agent = "env " + ProfileEnv + "=" + remote.ShellQuote(prof) + " " + agent
+	}
+	// read takes its line byte by byte from a pipe, so the protocol stream
+	// that follows it reaches the agent whole.
+	script := `d=$(mktemp -d ` + remote.ShellQuote(path.Join(base, "shift-agent.XXXXXX")) + `) || exit 125
+echo "` + deployHello + `$(uname -m) $(id -u) $d"
+IFS= read -r go || go=
+case $go in
+run) ` + agent + ` ;;
+sudo) sudo -n -- ` + agent + ` ;;
+*) rm -rf -- "$d"; exit 0 ;;
+esac
+rc=$?
+rm -rf -- "$d" || { echo "shift: could not remove $d" >&2; exit 125; }
+exit $rc`
+	return "sh -c " + remote.ShellQuote(script)
 }
 
 // Close ends the session, waits for the agent to exit and removes its

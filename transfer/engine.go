@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/s2"
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shift-migrate/shift/disk"
@@ -20,8 +19,11 @@ import (
 
 // Options tune a pass. The zero value is ready to use.
 type Options struct {
-	// Workers is how many chunks are decompressed, checked and written at
-	// once; 0 means GOMAXPROCS, at most 8.
+	// Workers is how many chunks are decompressed and checked at once; 0
+	// means GOMAXPROCS, at most 8. Writes to the sink do not hold a
+	// worker: every chunk of the window may be on its way to the sink, so
+	// that a sink that stalls for a moment (a filesystem committing its
+	// journal) does not stall the stream.
 	Workers int
 	// Window is how many chunks may be requested and not yet written; 0
 	// means 16. Memory on each side stays near Window × 2 × ChunkSize
@@ -30,6 +32,14 @@ type Options struct {
 	// BandwidthLimit caps the bytes per second read from the agent; 0 means
 	// no limit.
 	BandwidthLimit int64
+	// Wire is the codec changed chunks travel in. CodecAuto (the zero
+	// value) asks for zstd when BandwidthLimit is below AutoZstdLimit;
+	// otherwise it asks for S2 and times the first payloads as they stream
+	// in (about 8 MiB of them): when they arrive slower than
+	// AutoZstdMeasured the link is the bottleneck, not the CPU, and the
+	// rest of the pass asks for zstd. CodecS2 and CodecZstd force one
+	// codec.
+	Wire Codec
 	// SyncInterval is how often finished chunks are made durable in the
 	// journal (after syncing the sink); 0 means one second. A kill loses at
 	// most this much finished work.
@@ -87,6 +97,17 @@ type Result struct {
 	Chunks, Sent, Unchanged, Zero, ZeroWritten, Skipped int64
 	// Retried counts chunks requested again after corruption on the wire.
 	Retried int64
+	// SentS2, SentZstd and SentRaw split Sent by how the chunks crossed
+	// the wire: S2, zstd, or uncompressed because compression would not
+	// have shrunk them.
+	SentS2, SentZstd, SentRaw int64
+	// Codec is the codec the pass asked for when it ended: the one
+	// Options.Wire forced, or the one CodecAuto settled on.
+	Codec Codec
+	// LinkRate is the rate, in bytes per second, at which CodecAuto saw
+	// the first payloads stream in; 0 when it did not measure (a forced
+	// codec, a bandwidth limit, or too few changed chunks).
+	LinkRate float64
 	// DataBytes is the raw size of the chunks sent; PayloadBytes their size
 	// on the wire after compression; WireBytes everything read from the
 	// agent stream during the pass, frames included.
@@ -216,14 +237,6 @@ func (s *Session) flush() error {
 	return s.bw.Flush()
 }
 
-var decoder = sync.OnceValue(func() *zstd.Decoder {
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithDecoderMaxMemory(ChunkSize*2))
-	if err != nil {
-		panic(err) // only on invalid options
-	}
-	return d
-})
-
 // Pass copies the disk into sink: all of it that is not zero on a first
 // pass, only what changed since the journal's last pass afterwards, and the
 // rest of an interrupted pass when the journal has one open. At the end it
@@ -296,6 +309,10 @@ type pass struct {
 	tgt     []Hash
 	start   time.Time
 	wire0   int64
+	// auto picks the codec of each request; cpu holds a token per worker
+	// busy decompressing, checking or hashing.
+	auto *autoCodec
+	cpu  chan struct{}
 
 	res Result
 	mu  sync.Mutex // guards res counters, pending and progress
@@ -319,7 +336,8 @@ func (s *Session) newPass(sink Sink, j Journal, opts Options) (*pass, error) {
 	if st.Size != size {
 		return nil, fmt.Errorf("journal is for a disk of %d bytes, source disk %s has %d", st.Size, s.hello.Name, size)
 	}
-	p := &pass{s: s, sink: sink, j: j, opts: opts, st: st, size: size, n: chunks(size)}
+	p := &pass{s: s, sink: sink, j: j, opts: opts, st: st, size: size, n: chunks(size),
+		auto: newAutoCodec(opts), cpu: make(chan struct{}, opts.workers())}
 	p.zero = make([]bool, p.n)
 	for _, e := range s.hello.Extents {
 		if e.Data {
@@ -402,6 +420,10 @@ func (p *pass) result() *Result {
 	r := p.res
 	r.WireBytes = p.s.r.n.Load() - p.wire0
 	r.Elapsed = time.Since(p.start)
+	r.Codec = p.auto.codec()
+	if p.auto.decided.Load() {
+		r.LinkRate = p.auto.rate
+	}
 	return &r
 }
 
@@ -469,7 +491,6 @@ func (t *tracker) update(f func()) {
 }
 
 func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
-	workers := p.opts.workers()
 	tr := &tracker{planned: len(plan), attempts: make(map[int64]int, p.opts.window())}
 	tr.cond.L = &tr.mu
 	window := make(chan struct{}, p.opts.window())
@@ -499,7 +520,7 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 	request := func(i int64) error {
 		cs := p.st.Chunks[i]
 		tr.update(func() { tr.sent++; tr.attempts[i]++ })
-		return p.s.send(request{index: i, hasKnown: cs.Known, known: cs.Hash})
+		return p.s.send(request{index: i, hasKnown: cs.Known, known: cs.Hash, codec: p.auto.wire()})
 	}
 	g.Go(func() error {
 		next := 0
@@ -564,10 +585,13 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 		}
 	}()
 
-	// Receiver and workers.
+	// Receiver and workers. The receiver reads replies; a goroutine per
+	// reply decompresses and checks it holding a CPU token, then writes it
+	// without one.
 	g.Go(func() error {
 		wg, wctx := errgroup.WithContext(gctx)
-		wg.SetLimit(workers)
+		// Every reply answers a request, which holds a window slot.
+		wg.SetLimit(p.opts.window())
 		stop := context.AfterFunc(wctx, func() { tr.update(func() {}) })
 		defer stop()
 		retry := func(i int64, why string) error {
@@ -596,11 +620,11 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 				if idle {
 					return nil
 				}
-				bp := getBuf()
-				f, err := readFrame(p.s.br, (*bp)[:cap(*bp)])
+				fb := &frameBuf{getBuf()}
+				f, err := p.readReply(fb)
 				var fe *FrameError
 				if err != nil && !errors.As(err, &fe) {
-					putBuf(bp)
+					fb.free()
 					if errors.Is(err, io.EOF) {
 						err = errors.New("the agent ended the stream early (see its error output)")
 					}
@@ -608,7 +632,7 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 				}
 				tr.update(func() { tr.received++ })
 				if fe != nil {
-					putBuf(bp)
+					fb.free()
 					if fe.Type != frameReply || !p.inFlight(tr, int64(fe.Tag)) {
 						return fmt.Errorf("read from agent: %w", err)
 					}
@@ -618,8 +642,11 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 					continue
 				}
 				wg.Go(func() error {
-					defer putBuf(bp)
-					i, ok, why, err := p.handle(f, tr)
+					defer fb.free()
+					cpu := &cpuToken{sem: p.cpu}
+					cpu.take()
+					defer cpu.give()
+					i, ok, why, err := p.handle(f, tr, cpu, fb)
 					if err != nil {
 						return err
 					}
@@ -653,6 +680,59 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 	return err
 }
 
+// payloadPad is where in a frame buffer the receiver reads a frame's body:
+// far enough in that a reply's payload starts 4 KiB-aligned in the pooled
+// buffer (page-aligned itself), so that a raw chunk is written straight
+// from it with O_DIRECT (see FileSink).
+const payloadPad = directAlign - replyHeaderLen
+
+// readReply reads the next frame into fb, timing a reply's body for
+// CodecAuto.
+func (p *pass) readReply(fb *frameBuf) (frame, error) {
+	f, n, err := readHeader(p.s.br)
+	if err != nil {
+		return f, err
+	}
+	start := time.Now()
+	f, err = readBody(p.s.br, f, n, (*fb.bp)[payloadPad:cap(*fb.bp)])
+	if err == nil && f.typ == frameReply {
+		p.auto.observe(n, time.Since(start))
+	}
+	return f, err
+}
+
+// frameBuf is a pooled buffer that goes back to the pool once, as soon as
+// its owner no longer needs it.
+type frameBuf struct{ bp *[]byte }
+
+func (b *frameBuf) free() {
+	if b.bp != nil {
+		putBuf(b.bp)
+		b.bp = nil
+	}
+}
+
+// cpuToken is one goroutine's claim on a worker of the pass: taken for
+// decompressing and hashing, given back around I/O.
+type cpuToken struct {
+	sem  chan struct{}
+	held bool
+}
+
+func (c *cpuToken) take() {
+	if !c.held {
+		c.sem <- struct{}{}
+		c.held = true
+	}
+}
+
+func (c *cpuToken) give() {
+	if c.held {
+		<-c.sem
+		c.held = false
+	}
+}
+
 func (p *pass) inFlight(tr *tracker, i int64) bool {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -677,9 +757,11 @@ func (p *pass) zeroChunk(i int64) error {
 	return nil
 }
 
-// handle checks one reply and writes its chunk. ok false asks for the chunk
-// again (why says what was wrong); err is fatal.
-func (p *pass) handle(f frame, tr *tracker) (i int64, ok bool, why string, err error) {
+// handle checks one reply and writes its chunk, holding cpu except while it
+// waits for the sink; fb holds the frame and is freed as soon as the chunk's
+// bytes are decompressed. ok false asks for the chunk again (why says what
+// was wrong); err is fatal.
+func (p *pass) handle(f frame, tr *tracker, cpu *cpuToken, fb *frameBuf) (i int64, ok bool, why string, err error) {
 	if f.typ == frameError {
 		return int64(f.tag), false, "", fmt.Errorf("agent: chunk %d: %s", f.tag, f.body)
 	}
@@ -707,6 +789,7 @@ func (p *pass) handle(f frame, tr *tracker) (i int64, ok bool, why string, err e
 			return i, false, "zero hash", nil
 		}
 		if cs.Dirty || cs.Known && cs.Hash != zh {
+			cpu.give()
 			if err := p.sink.WriteZeroes(off, n); err != nil {
 				return i, false, "", targetError(i, err)
 			}
@@ -720,32 +803,35 @@ func (p *pass) handle(f frame, tr *tracker) (i int64, ok bool, why string, err e
 		if !cs.Known || r.hash != cs.Hash {
 			return i, false, "unchanged hash", nil
 		}
-		if err := p.readBack(i); err != nil {
+		fb.free()
+		if err := p.readBack(i, cpu); err != nil {
 			return i, false, "", err
 		}
 		p.finish(i, r.hash, &p.res.Unchanged)
 		return i, true, "", nil
 	}
 	data := r.payload
+	count := &p.res.SentRaw
 	switch r.kind {
 	case replyS2:
 		if m, err := s2.DecodedLen(r.payload); err != nil || int64(m) != n {
 			return i, false, "s2 length", nil
 		}
-		db := getBuf()
-		defer putBuf(db)
-		data, err = s2.Decode((*db)[:n], r.payload)
+		db := &frameBuf{getBuf()}
+		defer db.free()
+		data, err = s2.Decode((*db.bp)[:n], r.payload)
 		if err != nil {
 			return i, false, "s2: " + err.Error(), nil
 		}
+		count = &p.res.SentS2
 	case replyZstd:
-		db := getBuf()
-		defer putBuf(db)
-		data, err = decoder().DecodeAll(r.payload, (*db)[:0])
+		db := &frameBuf{getBuf()}
+		defer db.free()
+		data, err = zstdDecoder().DecodeAll(r.payload, (*db.bp)[:0])
 		if err != nil {
 			return i, false, "zstd: " + err.Error(), nil
 		}
-		*db = data[:0]
+		count = &p.res.SentZstd
 	}
 	if int64(len(data)) != n {
 		return i, false, "length", nil
@@ -753,13 +839,19 @@ func (p *pass) handle(f frame, tr *tracker) (i int64, ok bool, why string, err e
 	if hashChunk(data) != r.hash {
 		return i, false, "blake3", nil
 	}
+	payload := int64(len(r.payload))
+	if r.kind != replyRaw {
+		fb.free()
+	}
+	cpu.give()
 	if _, err := p.sink.WriteAt(data, off); err != nil {
 		return i, false, "", targetError(i, err)
 	}
 	p.written[i] = true
 	p.mu.Lock()
 	p.res.DataBytes += n
-	p.res.PayloadBytes += int64(len(r.payload))
+	p.res.PayloadBytes += payload
+	*count++
 	p.mu.Unlock()
 	p.finish(i, r.hash, &p.res.Sent)
 	return i, true, "", nil
@@ -772,8 +864,8 @@ func targetError(i int64, err error) error {
 // readBack reads chunk i back from a readable sink and keeps its hash for
 // the end-of-pass check, so that reading the chunks a delta pass does not
 // write overlaps with the agent's reading and hashing instead of following
-// it.
-func (p *pass) readBack(i int64) error {
+// it. It gives cpu back while it reads.
+func (p *pass) readBack(i int64, cpu *cpuToken) error {
 	rs, ok := p.sink.(ReadableSink)
 	if !ok {
 		return nil
@@ -781,6 +873,7 @@ func (p *pass) readBack(i int64) error {
 	bp := getBuf()
 	defer putBuf(bp)
 	b := (*bp)[:chunkLen(i, p.size)]
+	cpu.give()
 	m, err := rs.ReadAt(b, i*ChunkSize)
 	if m == len(b) {
 		err = nil
@@ -788,6 +881,7 @@ func (p *pass) readBack(i int64) error {
 	if err != nil {
 		return fmt.Errorf("verify target: read chunk %d: %w", i, err)
 	}
+	cpu.take()
 	p.tgt[i] = hashChunk(b)
 	p.checked[i] = true
 	p.mu.Lock()

@@ -56,9 +56,12 @@ import (
 // Then the appliance sends requests, as many as its window allows, without
 // waiting for replies:
 //
-//	tag = chunk index; body: has-known (1 byte), known blake3 (32 bytes)
+//	tag = chunk index; body: has-known (1 byte), known blake3 (32 bytes),
+//	codec (1 byte: 0 S2, 1 zstd)
 //
-// The known hash is what the target holds for that chunk from an earlier pass.
+// The known hash is what the target holds for that chunk from an earlier pass;
+// the codec is how the appliance wants a changed chunk's payload compressed
+// (see Codec: it may change during a pass, and replies name their own).
 // The agent reads the chunk and answers with a reply, in any order:
 //
 //	tag = chunk index; body: kind (1 byte), blake3 of the chunk's bytes (32),
@@ -67,11 +70,9 @@ import (
 // where kind is 0 (all zeros, no payload), 1 (unchanged: the hash equals the
 // known one, no payload), 2 (payload is one zstd frame), 3 (payload is the
 // raw bytes, when compression would not shrink them) or 4 (payload is one S2
-// block, github.com/klauspost/compress/s2). The agent sends S2: it
-// compresses about twice as fast as zstd's fastest level, and the CPU of
-// both ends, not the wire, is what bounds a copy on a LAN; the appliance
-// decodes both. Chunks that the extent map says are zero are never
-// requested.
+// block, github.com/klauspost/compress/s2). The agent compresses with the
+// codec the request names; the appliance decodes whatever kind arrives.
+// Chunks that the extent map says are zero are never requested.
 //
 // When the agent cannot read a chunk it sends an error frame with the
 // chunk's index as tag and a UTF-8 message as body; the appliance fails the
@@ -87,8 +88,9 @@ import (
 // The appliance ends the session by closing the agent's stdin; the agent
 // finishes the requests it has, then exits 0.
 //
-// Version 2 added reply kind 4 (S2); version 1 agents sent zstd only.
-const ProtocolVersion = 2
+// Version 3 added the request's codec byte; version 2 added reply kind 4
+// (S2), which it always sent; version 1 agents sent zstd only.
+const ProtocolVersion = 3
 
 // MaxFrameBody bounds a frame's body: a raw chunk plus its reply header, or a
 // hello with the extents of a very large disk.
@@ -175,28 +177,44 @@ func writeFrame(w io.Writer, typ byte, tag uint64, body ...[]byte) error {
 // failure wraps ErrCorrupt; a body checksum failure is a *FrameError (and the
 // returned frame still carries type and tag).
 func readFrame(r io.Reader, buf []byte) (frame, error) {
+	f, n, err := readHeader(r)
+	if err != nil {
+		return f, err
+	}
+	return readBody(r, f, n, buf)
+}
+
+// readHeader reads a frame's header and returns the frame without its body
+// and the body's length; see readFrame.
+func readHeader(r io.Reader) (frame, int, error) {
 	var h [headerLen]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return frame{}, fmt.Errorf("%w: stream ended inside a frame header", ErrCorrupt)
+			return frame{}, 0, fmt.Errorf("%w: stream ended inside a frame header", ErrCorrupt)
 		}
-		return frame{}, err
+		return frame{}, 0, err
 	}
 	if crc32.Checksum(h[:14], crcTable) != binary.BigEndian.Uint32(h[14:]) {
-		return frame{}, fmt.Errorf("%w: frame header checksum mismatch (first bytes %q)", ErrCorrupt, h[:])
+		return frame{}, 0, fmt.Errorf("%w: frame header checksum mismatch (first bytes %q)", ErrCorrupt, h[:])
 	}
 	f := frame{typ: h[0], tag: binary.BigEndian.Uint64(h[6:])}
 	n := binary.BigEndian.Uint32(h[2:])
 	if n > MaxFrameBody {
-		return frame{}, fmt.Errorf("%w: frame body of %d bytes exceeds %d", ErrCorrupt, n, MaxFrameBody)
+		return frame{}, 0, fmt.Errorf("%w: frame body of %d bytes exceeds %d", ErrCorrupt, n, MaxFrameBody)
 	}
 	if h[1] != 0 {
-		return frame{}, fmt.Errorf("%w: frame flags %#x are not 0", ErrCorrupt, h[1])
+		return frame{}, 0, fmt.Errorf("%w: frame flags %#x are not 0", ErrCorrupt, h[1])
 	}
-	if cap(buf) < int(n)+4 {
-		buf = make([]byte, int(n)+4)
+	return f, int(n), nil
+}
+
+// readBody reads the body of n bytes of the frame f whose header
+// readHeader read, into buf when large enough; see readFrame.
+func readBody(r io.Reader, f frame, n int, buf []byte) (frame, error) {
+	if cap(buf) < n+4 {
+		buf = make([]byte, n+4)
 	}
-	buf = buf[:int(n)+4]
+	buf = buf[:n+4]
 	if _, err := io.ReadFull(r, buf); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return frame{}, fmt.Errorf("%w: stream ended inside a frame body", ErrCorrupt)
@@ -326,26 +344,30 @@ type request struct {
 	index    int64
 	hasKnown bool
 	known    Hash
+	codec    byte // wireS2 or wireZstd
 }
 
+const requestLen = 1 + 32 + 1
+
 func (q request) marshal() []byte {
-	b := make([]byte, 33)
+	b := make([]byte, requestLen)
 	if q.hasKnown {
 		b[0] = 1
 		copy(b[1:], q.known[:])
 	}
+	b[33] = q.codec
 	return b
 }
 
 func parseRequest(f frame) (request, error) {
-	if len(f.body) != 33 || f.body[0] > 1 {
+	if len(f.body) != requestLen || f.body[0] > 1 || f.body[33] > wireZstd {
 		return request{}, fmt.Errorf("request for chunk %d: malformed body of %d bytes", f.tag, len(f.body))
 	}
 	if f.tag > 1<<50 {
 		return request{}, fmt.Errorf("request for chunk %d: index out of range", f.tag)
 	}
-	q := request{index: int64(f.tag), hasKnown: f.body[0] == 1}
-	copy(q.known[:], f.body[1:])
+	q := request{index: int64(f.tag), hasKnown: f.body[0] == 1, codec: f.body[33]}
+	copy(q.known[:], f.body[1:33])
 	return q, nil
 }
 

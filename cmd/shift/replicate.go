@@ -36,6 +36,7 @@ type replicateFlags struct {
 	agentDir   string
 	format     string
 	readBack   bool
+	wire       string
 }
 
 func newReplicateCmd() *cobra.Command {
@@ -81,6 +82,7 @@ Progress goes to stderr; a summary of the pass goes to stdout.`,
 	fl.StringVar(&f.bwlimit, "bwlimit", "", "limit on the wire, bytes per second, with an optional K, M or G suffix (\"50M\")")
 	fl.IntVar(&f.workers, "workers", 0, "chunks handled at once on each side (default: CPUs, at most 8)")
 	fl.BoolVar(&f.json, "json", false, "print the pass's result as one JSON object on stdout")
+	fl.StringVar(&f.wire, "wire", "auto", "compression on the wire: s2 (fast, for LANs), zstd (smaller, for slow links) or auto (zstd under a --bwlimit below 64M or when the first chunks arrive slower than 16 MiB/s, else s2)")
 	fl.BoolVar(&f.readBack, "read-back", false, "check the image by reading back every chunk, also those the pass just wrote (slower)")
 	fl.StringVar(&f.agentDir, "agent-dir", "", "directory on the host for the uploaded agent, removed afterwards (default /tmp; must not be noexec)")
 	fl.BoolVar(&f.tofu, "trust-on-first-use", false, "record an unknown SSH host key in known_hosts instead of failing")
@@ -105,6 +107,10 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 	limit, err := parseRate(f.bwlimit)
 	if err != nil {
 		return usageError(fmt.Errorf("--bwlimit %q: %w", f.bwlimit, err), "write a byte rate such as 50M or 1G")
+	}
+	wire, err := transfer.ParseCodec(f.wire)
+	if err != nil {
+		return usageError(fmt.Errorf("--wire: %w", err), "use --wire auto, --wire s2 or --wire zstd")
 	}
 	hf, err := remote.LoadHosts(f.hosts)
 	if err != nil {
@@ -140,6 +146,7 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 		res, img, err := replicateWinRM(ctx, stderr, t, winrmReplication{Disk: f.disk, Dir: f.to}, transfer.Options{
 			Workers:        f.workers,
 			BandwidthLimit: limit,
+			Wire:           wire,
 			Reporter:       transfer.Throttle(&replicateProgress{w: stderr, host: host}, every),
 			ReadBack:       f.readBack,
 		})
@@ -203,6 +210,7 @@ func runReplicate(cmd *cobra.Command, f replicateFlags, host string) error {
 	res, err := agent.Pass(ctx, sink, j, transfer.Options{
 		Workers:        f.workers,
 		BandwidthLimit: limit,
+		Wire:           wire,
 		Reporter:       transfer.Throttle(&replicateProgress{w: stderr, host: host}, every),
 		ReadBack:       f.readBack,
 	})
@@ -384,12 +392,33 @@ func printReplicateSummary(w io.Writer, host, img string, r *transfer.Result) {
 	fmt.Fprintf(w, "%s %s: pass %d (%s) into %s in %s\n", host, r.Disk, r.Pass, kind, img, r.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "  chunks: %d: %d sent, %d unchanged, %d zero, %d zeroed, %d already done\n",
 		r.Chunks, r.Sent, r.Unchanged, r.Zero, r.ZeroWritten, r.Skipped)
-	fmt.Fprintf(w, "  disk %s, data sent %s, on the wire %s\n", sizeLabel(r.Size), sizeLabel(r.DataBytes), sizeLabel(r.WireBytes))
+	fmt.Fprintf(w, "  disk %s, data sent %s, on the wire %s (%s)\n", sizeLabel(r.Size), sizeLabel(r.DataBytes), sizeLabel(r.WireBytes), wireLabel(r))
 	verified := "from the written chunks' hashes"
 	if r.Verified {
 		verified = fmt.Sprintf("image checked, %d chunk(s) read back", r.ReadBack)
 	}
 	fmt.Fprintf(w, "  digest blake3:%s (source = image, %s)\n", r.Digest, verified)
+}
+
+// wireLabel says how the chunks sent crossed the wire.
+func wireLabel(r *transfer.Result) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int64
+		name string
+	}{{r.SentS2, "s2"}, {r.SentZstd, "zstd"}, {r.SentRaw, "uncompressed"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
+		}
+	}
+	if len(parts) == 0 {
+		return "codec " + r.Codec.String()
+	}
+	s := strings.Join(parts, ", ")
+	if r.LinkRate > 0 {
+		s += fmt.Sprintf("; link measured at %s/s", sizeLabel(int64(r.LinkRate)))
+	}
+	return s
 }
 
 type replicateResult struct {
@@ -408,6 +437,11 @@ type replicateResult struct {
 	Retried     int64   `json:"retried"`
 	DataBytes   int64   `json:"dataBytes"`
 	WireBytes   int64   `json:"wireBytes"`
+	Codec       string  `json:"codec"`
+	SentS2      int64   `json:"sentS2"`
+	SentZstd    int64   `json:"sentZstd"`
+	SentRaw     int64   `json:"sentRaw"`
+	LinkRate    float64 `json:"linkRate,omitempty"`
 	Digest      string  `json:"digest"`
 	Verified    bool    `json:"verified"`
 	ReadBack    int64   `json:"readBack"`
@@ -418,5 +452,6 @@ func replicateJSON(host, img string, r *transfer.Result) replicateResult {
 	return replicateResult{Host: host, Disk: r.Disk, Image: img, Size: r.Size, Pass: r.Pass, Resumed: r.Resumed,
 		Chunks: r.Chunks, Sent: r.Sent, Unchanged: r.Unchanged, Zero: r.Zero, ZeroWritten: r.ZeroWritten,
 		Skipped: r.Skipped, Retried: r.Retried, DataBytes: r.DataBytes, WireBytes: r.WireBytes,
+		Codec: r.Codec.String(), SentS2: r.SentS2, SentZstd: r.SentZstd, SentRaw: r.SentRaw, LinkRate: r.LinkRate,
 		Digest: "blake3:" + r.Digest.String(), Verified: r.Verified, ReadBack: r.ReadBack, Seconds: r.Elapsed.Seconds()}
 }
