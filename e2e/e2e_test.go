@@ -155,6 +155,20 @@ func newLab(t *testing.T) *lab {
 	}
 	l := &lab{t: t, dir: t.TempDir()}
 	l.state = filepath.Join(l.dir, "state")
+	// The target VMs run daemonized: they go when the test ends.
+	t.Cleanup(func() {
+		tg, err := local.New(local.Options{Dir: l.state})
+		if err != nil {
+			t.Errorf("delete the target VMs: %v", err)
+			return
+		}
+		vms, _ := tg.ListVMs(context.Background())
+		for _, vm := range vms {
+			if err := tg.DeleteVM(context.Background(), vm.Spec.Name); err != nil {
+				t.Errorf("delete VM %s: %v", vm.Spec.Name, err)
+			}
+		}
+	})
 	l.bin = buildShift(t)
 	l.vm = sourcevm.StartT(t, sourcevm.Options{})
 	// The hosts file names a copy of the key: the image cache may be
@@ -394,6 +408,7 @@ func (l *lab) killWhen(ctx context.Context, kill func(event) bool, args ...strin
 	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var seen []string
 	for sc.Scan() {
 		var e event
 		if json.Unmarshal(sc.Bytes(), &e) == nil && kill(e) {
@@ -401,9 +416,12 @@ func (l *lab) killWhen(ctx context.Context, kill func(event) bool, args ...strin
 			cmd.Wait()
 			return
 		}
+		if e.Type != "progress" {
+			seen = append(seen, sc.Text())
+		}
 	}
 	cmd.Wait()
-	t.Fatalf("shift migrate %v ended before it could be killed: %v\n%s", args, sc.Err(), stderr.String())
+	t.Fatalf("shift migrate %v ended before it could be killed: %v\n%s\n%s", args, sc.Err(), strings.Join(seen, "\n"), stderr.String())
 }
 
 func (l *lab) killDuringCopy(ctx context.Context) string {

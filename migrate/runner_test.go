@@ -111,6 +111,7 @@ waves:
 	if r.target, err = local.New(local.Options{Dir: filepath.Join(r.dir, "state")}); err != nil {
 		t.Fatal(err)
 	}
+	deleteVMsAtEnd(t, r.target)
 	r.open()
 	return r
 }
@@ -246,4 +247,21 @@ func diskName(t *testing.T, r *rig) string {
 	}
 	t.Fatalf("no target disk of web01 in %v", ents)
 	return ""
+}
+
+// deleteVMsAtEnd deletes every VM of tg when the test ends: QEMU runs
+// daemonized and outlives the test's temporary directory.
+func deleteVMsAtEnd(t *testing.T, tg cloud.Target) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		vms, err := tg.ListVMs(ctx)
+		if err != nil {
+			t.Errorf("list VMs to delete: %v", err)
+		}
+		for _, vm := range vms {
+			if err := tg.DeleteVM(ctx, vm.Spec.Name); err != nil {
+				t.Errorf("delete VM %s: %v", vm.Spec.Name, err)
+			}
+		}
+	})
 }
