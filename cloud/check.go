@@ -142,3 +142,18 @@ func CheckVMSpec(s VMSpec) error {
 	}
 	return nil
 }
+
+// CheckClone checks the names of a clone of disk from onto disk to, and
+// that they differ. The error wraps ErrInvalid and names what is wrong.
+func CheckClone(from, to string) error {
+	if err := CheckName("disk", from); err != nil {
+		return fmt.Errorf("clone: %w", err)
+	}
+	if err := CheckName("disk", to); err != nil {
+		return fmt.Errorf("clone of disk %s: %w", from, err)
+	}
+	if from == to {
+		return fmt.Errorf("clone disk %s onto itself: %w", from, ErrInvalid)
+	}
+	return nil
+}

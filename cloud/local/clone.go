@@ -38,14 +38,8 @@ const copyBuf = 1 << 20
 // cloud.ErrInUse: QEMU writes it, so no copy of it would be point-in-time
 // (stop the VM first).
 func (t *Target) CloneDisk(ctx context.Context, from string, spec cloud.DiskSpec) error {
-	if err := cloud.CheckName("disk", from); err != nil {
-		return fmt.Errorf("local: clone: %w", err)
-	}
-	if err := cloud.CheckName("disk", spec.Name); err != nil {
-		return fmt.Errorf("local: clone of disk %s: %w", from, err)
-	}
-	if from == spec.Name {
-		return fmt.Errorf("local: clone disk %s onto itself: %w", from, cloud.ErrInvalid)
+	if err := cloud.CheckClone(from, spec.Name); err != nil {
+		return fmt.Errorf("local: %w", err)
 	}
 	if err := ctxErr(ctx, "clone disk "+from+" to "+spec.Name); err != nil {
 		return err

@@ -179,14 +179,8 @@ func (t *Target) ReadDisk(ctx context.Context, name string) (cloud.DiskContents,
 // CloneDisk implements cloud.DiskCloner: the clone gets a copy of the
 // source's chunks.
 func (t *Target) CloneDisk(ctx context.Context, from string, spec cloud.DiskSpec) error {
-	if err := cloud.CheckName("disk", from); err != nil {
-		return fmt.Errorf("memory: clone: %w", err)
-	}
-	if err := cloud.CheckName("disk", spec.Name); err != nil {
-		return fmt.Errorf("memory: clone of disk %s: %w", from, err)
-	}
-	if from == spec.Name {
-		return fmt.Errorf("memory: clone disk %s onto itself: %w", from, cloud.ErrInvalid)
+	if err := cloud.CheckClone(from, spec.Name); err != nil {
+		return fmt.Errorf("memory: %w", err)
 	}
 	if err := ctxErr(ctx, "clone disk "+from+" to "+spec.Name); err != nil {
 		return err
