@@ -224,7 +224,11 @@ func (sr *serverRun) pass(ctx context.Context, d diskRecord, final bool) (*trans
 	if res.Resumed {
 		detail += fmt.Sprintf("; resumed: %d chunks were already done", res.Skipped)
 	}
-	sr.stepDone(face.Replicating, kind, detail)
+	ph := face.Replicating
+	if final {
+		ph = face.CuttingOver
+	}
+	sr.stepDone(ph, kind, detail)
 	return res, nil
 }
 

@@ -139,6 +139,9 @@ func (m *model) checklist(s *serverState, w int) string {
 	done := map[string]string{}
 	started := false
 	for _, st := range s.steps {
+		if st.Phase != face.CuttingOver {
+			continue // a test migration's steps have the same names
+		}
 		for _, it := range checklistItems {
 			if st.Step == it.step {
 				started = true
