@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/shift-migrate/shift/remote"
 )
@@ -31,6 +34,9 @@ type DeployOptions struct {
 	// Dir is the directory on the source in which a private directory for
 	// the binary is made; "" means /tmp. It must not be mounted noexec.
 	Dir string
+	// Uncompressed uploads the binary as it is even where the source has
+	// zstd (see DeployAgent).
+	Uncompressed bool
 }
 
 // RemoteAgent is a shift agent running on a source over SSH, with the
@@ -38,9 +44,11 @@ type DeployOptions struct {
 type RemoteAgent struct {
 	*Session
 	// Arch is the source's architecture as a GOARCH; Sudo says the agent
-	// runs through sudo.
-	Arch string
-	Sudo bool
+	// runs through sudo; Compressed says its binary was uploaded
+	// zstd-compressed.
+	Arch       string
+	Sudo       bool
+	Compressed bool
 
 	c       *remote.SSHClient
 	base    string // DeployOptions.Dir
@@ -78,12 +86,16 @@ func GoArch(uname string) (string, bool) {
 //
 // One SSH session does it all, so that a deploy costs one login shell on
 // the source: a small script makes the directory and says the
-// architecture, the user and the directory on its first line of output;
-// it then waits for a word on its input while the binary is uploaded
-// beside it over SFTP, and runs the agent (directly or through sudo) in
-// its place. If the appliance gives up before that word, the script sees
-// its input end and removes the directory; once the agent exits, it removes
-// it too.
+// architecture, the user, the directory and whether zstd is installed on
+// its first line of output; it then waits for a word on its input while
+// the binary is uploaded beside it over SFTP, and runs the agent (directly
+// or through sudo) in its place. If the appliance gives up before that
+// word, the script sees its input end and removes the directory; once the
+// agent exits, it removes it too.
+//
+// Where the source has zstd, the binary travels compressed (zstd's fastest
+// level, as it is uploaded: some 40% of its size, a third of the time on
+// the wire) and the script decompresses it before running it.
 func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (_ *RemoteAgent, err error) {
 	if opts.Binary == nil {
 		return nil, errors.New("deploy agent: DeployOptions.Binary is required")
@@ -123,7 +135,7 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 		return nil, fmt.Errorf("deploy agent: prepare a directory in %s on the source: %w", base, err)
 	}
 	f := strings.Fields(strings.TrimPrefix(line, deployHello))
-	if !strings.HasPrefix(line, deployHello) || len(f) != 3 {
+	if !strings.HasPrefix(line, deployHello) || len(f) != 4 {
 		return nil, fmt.Errorf("deploy agent: unexpected first line from the source's shell: %q (is a login script printing to stdout?)", line)
 	}
 	a.dir = f[2]
@@ -136,14 +148,8 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
-	bf, err := os.Open(bin)
-	if err != nil {
-		return nil, fmt.Errorf("deploy agent: %w", err)
-	}
-	defer bf.Close()
-	// The file is named shift so that it runs as the shift command
-	// whatever binary it came from.
-	if err := c.Upload(ctx, bf, path.Join(a.dir, "shift"), 0o700); err != nil {
+	a.Compressed = f[3] == "zstd" && !opts.Uncompressed
+	if err := uploadAgent(ctx, c, bin, a.dir, a.Compressed); err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
 	if f[1] != "0" {
@@ -170,6 +176,39 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	return a, nil
 }
 
+// uploadAgent uploads the binary bin into dir on the source as dir/shift,
+// or compressed as dir/shift.zst, which the deploy script decompresses.
+// The file is named shift so that it runs as the shift command whatever
+// binary it came from.
+func uploadAgent(ctx context.Context, c *remote.SSHClient, bin, dir string, compressed bool) error {
+	f, err := os.Open(bin)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if !compressed {
+		return c.Upload(ctx, f, path.Join(dir, "shift"), 0o700)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		enc, err := zstd.NewWriter(pw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)))
+		if err == nil {
+			_, err = enc.ReadFrom(f)
+			if cerr := enc.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("compress %s: %w", bin, err)
+		}
+		pw.CloseWithError(err)
+	}()
+	err = c.Upload(ctx, pr, path.Join(dir, "shift.zst"), 0o600)
+	// Stops the compressor when the upload ended first.
+	pr.CloseWithError(errors.New("upload ended"))
+	return err
+}
+
 // deployHello starts the first line of DeployAgent's script.
 const deployHello = "shift-deploy "
 
@@ -191,13 +230,15 @@ func deployScript(base string, opts DeployOptions) string {
 	// read takes its line byte by byte from a pipe, so the protocol stream
 	// that follows it reaches the agent whole.
 	script := `d=$(mktemp -d ` + remote.ShellQuote(path.Join(base, "shift-agent.XXXXXX")) + `) || exit 125
-echo "` + deployHello + `$(uname -m) $(id -u) $d"
+z=raw; command -v zstd >/dev/null 2>&1 && z=zstd
+echo "` + deployHello + `$(uname -m) $(id -u) $d $z"
 IFS= read -r go || go=
-case $go in
-run) ` + agent + ` ;;
-sudo) sudo -n -- ` + agent + ` ;;
-*) rm -rf -- "$d"; exit 0 ;;
-esac
+case $go in run|sudo) ;; *) rm -rf -- "$d"; exit 0 ;; esac
+if [ -f "$d/shift.zst" ]; then
+  zstd -dqf "$d/shift.zst" -o "$d/shift" && chmod 700 "$d/shift" && rm -f "$d/shift.zst" ||
+    { rm -rf -- "$d"; echo "shift: could not decompress the agent in $d" >&2; exit 125; }
+fi
+if [ "$go" = sudo ]; then sudo -n -- ` + agent + `; else ` + agent + `; fi
 rc=$?
 rm -rf -- "$d" || { echo "shift: could not remove $d" >&2; exit 125; }
 exit $rc`

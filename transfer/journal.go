@@ -184,6 +184,8 @@ type FileJournal struct {
 	f    *os.File
 	w    *bufio.Writer
 	st   JournalState
+	// dirty says records were written since the last sync.
+	dirty bool
 }
 
 var _ Journal = (*FileJournal)(nil)
@@ -382,6 +384,7 @@ func (j *FileJournal) Record(index int64, h Hash) error {
 	if err := j.st.record(index, h); err != nil {
 		return err
 	}
+	j.dirty = true
 	_, err := j.w.Write(appendRec(nil, recChunk, j.st.Open, index, h))
 	return err
 }
@@ -393,6 +396,7 @@ func (j *FileJournal) Invalidate(index int64) error {
 	if err := j.st.invalidate(index); err != nil {
 		return err
 	}
+	j.dirty = true
 	_, err := j.w.Write(appendRec(nil, recInvalidate, 0, index, Hash{}))
 	return err
 }
@@ -404,6 +408,7 @@ func (j *FileJournal) EndPass(n int, d Hash) error {
 	if err := j.st.end(n, d); err != nil {
 		return err
 	}
+	j.dirty = true
 	if _, err := j.w.Write(appendRec(nil, recEnd, n, 0, d)); err != nil {
 		return err
 	}
@@ -418,6 +423,7 @@ func (j *FileJournal) Sync() error {
 }
 
 func (j *FileJournal) sync() error {
+	j.dirty = false
 	if err := j.w.Flush(); err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
 	}
@@ -427,11 +433,15 @@ func (j *FileJournal) sync() error {
 	return nil
 }
 
-// Close syncs and closes the journal.
+// Close syncs what was recorded since the last sync and closes the
+// journal.
 func (j *FileJournal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	err := j.sync()
+	var err error
+	if j.dirty {
+		err = j.sync()
+	}
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}

@@ -211,6 +211,41 @@ func TestReplicateWithSudo(t *testing.T) {
 	}
 }
 
+// The agent's binary travels zstd-compressed where the source has zstd,
+// as it is otherwise (and on request); both start the same agent.
+func TestDeployUpload(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	size := int64(8 * ChunkSize)
+	img := makeImage(t, dir, size, []int64{2})
+	_, c := sshSource(t, "")
+	bin := shiftBinary(t)
+	_, zstdErr := exec.LookPath("zstd")
+	if zstdErr != nil {
+		sshd.Missing(t, "zstd not found (make deps installs it)")
+	}
+	for _, raw := range []bool{false, true} {
+		a, err := DeployAgent(ctx, c, DeployOptions{Disk: img, Dir: agentDir(t), Uncompressed: raw,
+			Binary: func(string) (string, error) { return bin, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Compressed == raw {
+			t.Errorf("Uncompressed %v: Compressed %v", raw, a.Compressed)
+		}
+		r, err := a.Pass(ctx, openSink(t, t.TempDir(), size), NewMemJournal(size), Options{})
+		if err != nil || r.Sent != 1 {
+			t.Fatalf("pass through the agent uploaded with Uncompressed %v: %+v, %v", raw, r, err)
+		}
+		if err := a.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := filepath.Glob(filepath.Join(a.dir, "*")); len(left) != 0 {
+			t.Fatalf("left behind: %v", left)
+		}
+	}
+}
+
 // A user without sudo rights gets the remote package's sudo error, and the
 // uploaded binary is removed.
 func TestDeployErrors(t *testing.T) {

@@ -83,6 +83,9 @@ chunks, and the final pass of a cutover runs on a frozen filesystem.`,
 			}
 			defer d.Close()
 			src := &mappedDisk{File: d, warn: cmd.ErrOrStderr()}
+			if out, ok := cmd.OutOrStdout().(*os.File); ok {
+				transfer.GrowPipe(out)
+			}
 			return transfer.ServeAgent(cmd.Context(), src, cmd.InOrStdin(), cmd.OutOrStdout(),
 				transfer.AgentOptions{Name: diskPath, Workers: workers})
 		},
