@@ -41,11 +41,13 @@ type Options struct {
 	// codec.
 	Wire Codec
 	// SyncInterval is how often finished chunks are made durable in the
-	// journal (after syncing the sink); 0 means five seconds. A kill loses
-	// at most this much finished work. Each sync stalls the writes for a
-	// moment (a filesystem commits its journal and flushes the disk's
-	// cache), so that syncing every second cost a fast copy a seventh of
-	// its time.
+	// journal (after syncing the sink); 0 means one second. A kill loses at
+	// most this much finished work. A pass also syncs after every Window
+	// chunks' worth of bytes written: a sync stalls the writes while the
+	// disk's cache is flushed, for a time that grows with what was written
+	// since the last one, and a stall shorter than the time the window's
+	// chunks take to arrive costs nothing (the window fills meanwhile),
+	// where one long sync at the end of a pass stalls everything.
 	SyncInterval time.Duration
 	// Reporter receives progress; nil discards it.
 	Reporter Reporter
@@ -316,6 +318,11 @@ type pass struct {
 	// busy decompressing, checking or hashing.
 	auto *autoCodec
 	cpu  chan struct{}
+	// unsynced counts the bytes written since the last sync of the sink;
+	// past syncBytes, a word on syncNow asks the syncer for a sync.
+	unsynced  atomic.Int64
+	syncBytes int64
+	syncNow   chan struct{}
 
 	res Result
 	mu  sync.Mutex // guards res counters, pending and progress
@@ -340,7 +347,8 @@ func (s *Session) newPass(sink Sink, j Journal, opts Options) (*pass, error) {
 		return nil, fmt.Errorf("journal is for a disk of %d bytes, source disk %s has %d", st.Size, s.hello.Name, size)
 	}
 	p := &pass{s: s, sink: sink, j: j, opts: opts, st: st, size: size, n: chunks(size),
-		auto: newAutoCodec(opts), cpu: make(chan struct{}, opts.workers())}
+		auto: newAutoCodec(opts), cpu: make(chan struct{}, opts.workers()),
+		syncBytes: int64(opts.window()) * ChunkSize, syncNow: make(chan struct{}, 1)}
 	p.zero = make([]bool, p.n)
 	for _, e := range s.hello.Extents {
 		if e.Data {
@@ -471,6 +479,7 @@ func (p *pass) flushJournal() error {
 		return nil
 	}
 	if sy, ok := p.sink.(Syncer); ok {
+		p.unsynced.Store(0)
 		if err := sy.Sync(); err != nil {
 			return fmt.Errorf("target: sync: %w", err)
 		}
@@ -586,25 +595,27 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 		}
 	})
 
-	// Syncer: finished chunks into the journal, regularly.
+	// Syncer: finished chunks into the journal, regularly and after every
+	// window's worth of bytes written (see Options.SyncInterval).
 	stopSync := make(chan struct{})
 	syncDone := make(chan error, 1)
 	go func() {
 		every := p.opts.SyncInterval
 		if every <= 0 {
-			every = 5 * time.Second
+			every = time.Second
 		}
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
-				if err := p.flushJournal(); err != nil {
-					syncDone <- err
-					return
-				}
+			case <-p.syncNow:
 			case <-stopSync:
 				syncDone <- nil
+				return
+			}
+			if err := p.flushJournal(); err != nil {
+				syncDone <- err
 				return
 			}
 		}
@@ -871,6 +882,12 @@ func (p *pass) handle(f frame, tr *tracker, cpu *cpuToken, fb *frameBuf) (i int6
 	cpu.give()
 	if _, err := p.sink.WriteAt(data, off); err != nil {
 		return i, false, "", targetError(i, err)
+	}
+	if p.unsynced.Add(n) >= p.syncBytes {
+		select {
+		case p.syncNow <- struct{}{}:
+		default:
+		}
 	}
 	p.written[i] = true
 	p.mu.Lock()
