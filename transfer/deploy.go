@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -94,8 +96,10 @@ func GoArch(uname string) (string, bool) {
 // agent exits, it removes it too.
 //
 // Where the source has zstd, the binary travels compressed (zstd's fastest
-// level, as it is uploaded: some 40% of its size, a third of the time on
-// the wire) and the script decompresses it before running it.
+// level: some 40% of its size, a third of the time on the wire) and the
+// script decompresses it before running it. The binary for the appliance's
+// own architecture, the usual case, is compressed while the source's shell
+// starts.
 func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (_ *RemoteAgent, err error) {
 	if opts.Binary == nil {
 		return nil, errors.New("deploy agent: DeployOptions.Binary is required")
@@ -103,6 +107,13 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 	base := opts.Dir
 	if base == "" {
 		base = "/tmp"
+	}
+	var packed *packedBinary
+	if !opts.Uncompressed {
+		if bin, err := opts.Binary(runtime.GOARCH); err == nil {
+			packed = packBinary(bin)
+			defer packed.cancel()
+		}
 	}
 	stdin, stdout, wait, err := c.StartStream(ctx, deployScript(base, opts))
 	if err != nil {
@@ -149,7 +160,11 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
 	a.Compressed = f[3] == "zstd" && !opts.Uncompressed
-	if err := uploadAgent(ctx, c, bin, a.dir, a.Compressed); err != nil {
+	if packed == nil || packed.path != bin {
+		packed.cancel()
+		packed = nil
+	}
+	if err := uploadAgent(ctx, c, bin, a.dir, a.Compressed, packed); err != nil {
 		return nil, fmt.Errorf("deploy agent: %w", err)
 	}
 	if f[1] != "0" {
@@ -177,10 +192,21 @@ func DeployAgent(ctx context.Context, c *remote.SSHClient, opts DeployOptions) (
 }
 
 // uploadAgent uploads the binary bin into dir on the source as dir/shift,
-// or compressed as dir/shift.zst, which the deploy script decompresses.
+// or compressed as dir/shift.zst, which the deploy script decompresses:
+// packed's bytes when it holds bin compressed, else compressed as it goes.
 // The file is named shift so that it runs as the shift command whatever
 // binary it came from.
-func uploadAgent(ctx context.Context, c *remote.SSHClient, bin, dir string, compressed bool) error {
+func uploadAgent(ctx context.Context, c *remote.SSHClient, bin, dir string, compressed bool, packed *packedBinary) error {
+	if compressed && packed != nil {
+		select {
+		case <-packed.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if packed.err == nil {
+			return c.Upload(ctx, bytes.NewReader(packed.data), path.Join(dir, "shift.zst"), 0o600)
+		}
+	}
 	f, err := os.Open(bin)
 	if err != nil {
 		return err
@@ -190,23 +216,78 @@ func uploadAgent(ctx context.Context, c *remote.SSHClient, bin, dir string, comp
 		return c.Upload(ctx, f, path.Join(dir, "shift"), 0o700)
 	}
 	pr, pw := io.Pipe()
-	go func() {
-		enc, err := zstd.NewWriter(pw, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)))
-		if err == nil {
-			_, err = enc.ReadFrom(f)
-			if cerr := enc.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
-			err = fmt.Errorf("compress %s: %w", bin, err)
-		}
-		pw.CloseWithError(err)
-	}()
+	go func() { pw.CloseWithError(compressBinary(pw, f)) }()
 	err = c.Upload(ctx, pr, path.Join(dir, "shift.zst"), 0o600)
 	// Stops the compressor when the upload ended first.
 	pr.CloseWithError(errors.New("upload ended"))
 	return err
+}
+
+// compressBinary writes r to w compressed for the deploy script's zstd.
+func compressBinary(w io.Writer, r io.Reader) error {
+	enc, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 4)))
+	if err != nil {
+		return err
+	}
+	_, err = enc.ReadFrom(r)
+	if cerr := enc.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("compress the agent binary: %w", err)
+	}
+	return nil
+}
+
+// packedBinary is a binary being compressed in the background; data is
+// complete once done is closed and err is nil.
+type packedBinary struct {
+	path    string
+	done    chan struct{}
+	data    []byte
+	err     error
+	stopped atomic.Bool
+}
+
+// packBinary starts compressing the binary at path.
+func packBinary(path string) *packedBinary {
+	p := &packedBinary{path: path, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		f, err := os.Open(path)
+		if err != nil {
+			p.err = err
+			return
+		}
+		defer f.Close()
+		var buf bytes.Buffer
+		if st, err := f.Stat(); err == nil {
+			buf.Grow(int(st.Size() / 2))
+		}
+		p.err = compressBinary(&buf, stopReader{f, &p.stopped})
+		p.data = buf.Bytes()
+	}()
+	return p
+}
+
+// cancel stops the compression if it still runs; p may be nil.
+func (p *packedBinary) cancel() {
+	if p != nil {
+		p.stopped.Store(true)
+	}
+}
+
+// stopReader reads from r until stop is set.
+type stopReader struct {
+	r    io.Reader
+	stop *atomic.Bool
+}
+
+func (s stopReader) Read(b []byte) (int, error) {
+	if s.stop.Load() {
+		return 0, errors.New("stopped")
+	}
+	return s.r.Read(b)
 }
 
 // deployHello starts the first line of DeployAgent's script.
