@@ -8,7 +8,6 @@ import (
 	"io"
 	"runtime"
 	"sort"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -34,11 +33,11 @@ func (o AgentOptions) workers() int {
 
 // bufPool holds chunk-sized buffers (plus room for a reply header, a
 // frame's checksum and the padding that aligns a raw payload; see
-// payloadPad).
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, ChunkSize+ChunkSize/64+1024+directAlign); return &b }}
+// payloadPad): enough for a pass's window and workers.
+var bufPool = newBufList(32, ChunkSize+ChunkSize/64+1024+directAlign)
 
-func getBuf() *[]byte  { return bufPool.Get().(*[]byte) }
-func putBuf(b *[]byte) { *b = (*b)[:0]; bufPool.Put(b) }
+func getBuf() *[]byte  { return bufPool.get() }
+func putBuf(b *[]byte) { bufPool.put(b) }
 
 // outFrame is a frame for the agent's sender; release, if not nil, returns
 // its buffers once written.
@@ -222,7 +221,7 @@ func serveChunk(src disk.Source, size int64, free []disk.Extent, q request, emit
 	if zp != nil {
 		// The chunk's bytes are no longer needed: only the payload is.
 		release()
-		release = func() { compressPool.Put(zp) }
+		release = func() { compressPool.put(zp) }
 	}
 	return emit(outFrame{typ: frameReply, tag: tag, body: [][]byte{replyHeader(kind, h, n), payload}, release: release})
 }

@@ -61,3 +61,37 @@ func Digest(hashes []Hash) Hash {
 	copy(d[:], h.Sum(nil))
 	return d
 }
+
+// bufList is a free list of buffers of one capacity. Unlike a sync.Pool it
+// keeps its buffers across garbage collections: a pass moves a chunk-sized
+// buffer every few milliseconds, and a pool that the collector empties
+// makes it allocate (and the kernel zero) hundreds of MiB anew in every
+// pass. It keeps at most its length; more are allocated when needed and
+// left to the collector when returned to a full list.
+type bufList struct {
+	free chan *[]byte
+	size int
+}
+
+func newBufList(n, size int) *bufList { return &bufList{free: make(chan *[]byte, n), size: size} }
+
+// get returns a buffer of length 0 and the list's capacity; its bytes are
+// not cleared.
+func (l *bufList) get() *[]byte {
+	select {
+	case b := <-l.free:
+		return b
+	default:
+		b := make([]byte, 0, l.size)
+		return &b
+	}
+}
+
+// put gives b back.
+func (l *bufList) put(b *[]byte) {
+	*b = (*b)[:0]
+	select {
+	case l.free <- b:
+	default:
+	}
+}

@@ -174,14 +174,14 @@ var zstdDecoder = sync.OnceValue(func() *zstd.Decoder {
 
 // compressPool holds the agent's compression buffers: S2's worst case for a
 // chunk (more than zstd's), so that encoding never allocates.
-var compressPool = sync.Pool{New: func() any { b := make([]byte, 0, s2.MaxEncodedLen(ChunkSize)); return &b }}
+var compressPool = newBufList(16, s2.MaxEncodedLen(ChunkSize))
 
 // compress encodes buf with the codec that wire names into a buffer from
 // compressPool and returns the reply kind and payload. A payload that would
 // not be smaller than buf comes back as replyRaw with buf itself, and zp
 // nil.
 func compress(wire byte, buf []byte) (kind byte, payload []byte, zp *[]byte) {
-	zp = compressPool.Get().(*[]byte)
+	zp = compressPool.get()
 	var z []byte
 	if wire == wireZstd {
 		kind, z = replyZstd, zstdEncoder().EncodeAll(buf, (*zp)[:0])
@@ -189,7 +189,7 @@ func compress(wire byte, buf []byte) (kind byte, payload []byte, zp *[]byte) {
 		kind, z = replyS2, s2.Encode((*zp)[:cap(*zp)], buf)
 	}
 	if len(z) >= len(buf) {
-		compressPool.Put(zp)
+		compressPool.put(zp)
 		return replyRaw, buf, nil
 	}
 	return kind, z, zp
