@@ -423,7 +423,8 @@ func (p *pass) run(ctx context.Context) (*Result, error) {
 			return p.result(), fmt.Errorf("pass %d of %s: target: sync: %w", pn, p.s.hello.Name, err)
 		}
 	}
-	if err := p.recordPending(); err != nil {
+	// Nothing writes any more: every finished chunk is in the sync above.
+	if err := p.record(p.takePending()); err != nil {
 		return p.result(), err
 	}
 	if err := p.j.EndPass(pn, p.res.Digest); err != nil {
@@ -469,13 +470,11 @@ func (p *pass) finish(i int64, h Hash, count *int64) {
 	report(p.opts.Reporter, p.progress(false))
 }
 
-// flushJournal syncs the sink, then records what it holds and syncs the
-// journal.
+// flushJournal syncs the sink, then records the chunks finished before the
+// sync began and syncs the journal.
 func (p *pass) flushJournal() error {
-	p.mu.Lock()
-	idle := len(p.pending) == 0
-	p.mu.Unlock()
-	if idle {
+	batch := p.takePending()
+	if len(batch) == 0 {
 		return nil
 	}
 	if sy, ok := p.sink.(Syncer); ok {
@@ -484,19 +483,24 @@ func (p *pass) flushJournal() error {
 			return fmt.Errorf("target: sync: %w", err)
 		}
 	}
-	if err := p.recordPending(); err != nil {
+	if err := p.record(batch); err != nil {
 		return err
 	}
 	return p.j.Sync()
 }
 
-// recordPending records the chunks finished so far in the journal, without
-// syncing it; the sink must hold them on stable storage already.
-func (p *pass) recordPending() error {
+// takePending returns the chunks finished since the last call.
+func (p *pass) takePending() []finished {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	batch := p.pending
 	p.pending = nil
-	p.mu.Unlock()
+	return batch
+}
+
+// record notes batch in the journal, without syncing it; the sink must
+// hold those chunks on stable storage already.
+func (p *pass) record(batch []finished) error {
 	for _, f := range batch {
 		if err := p.j.Record(f.index, f.hash); err != nil {
 			return err
