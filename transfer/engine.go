@@ -26,8 +26,12 @@ type Options struct {
 	// journal) does not stall the stream.
 	Workers int
 	// Window is how many chunks may be requested and not yet written; 0
-	// means 16. Memory on each side stays near Window × 2 × ChunkSize
-	// whatever the disk's size.
+	// means 32. Of those, the appliance holds at most 16 (received, being
+	// checked or written); the rest wait at the agent or on the way, so
+	// that the agent always has work while the appliance is busy. Memory
+	// on the appliance stays near min(Window, 16) × 2 × ChunkSize, on the
+	// agent near 2 × (2 × Workers + 2) × ChunkSize, whatever the disk's
+	// size.
 	Window int
 	// BandwidthLimit caps the bytes per second read from the agent; 0 means
 	// no limit.
@@ -42,12 +46,13 @@ type Options struct {
 	Wire Codec
 	// SyncInterval is how often finished chunks are made durable in the
 	// journal (after syncing the sink); 0 means one second. A kill loses at
-	// most this much finished work. A pass also syncs after every Window
-	// chunks' worth of bytes written: a sync stalls the writes while the
-	// disk's cache is flushed, for a time that grows with what was written
-	// since the last one, and a stall shorter than the time the window's
-	// chunks take to arrive costs nothing (the window fills meanwhile),
-	// where one long sync at the end of a pass stalls everything.
+	// most this much finished work. A pass also syncs after every 16
+	// chunks' worth of bytes written (what the appliance may hold, see
+	// Window): a sync stalls the writes while the disk's cache is flushed,
+	// for a time that grows with what was written since the last one, and
+	// a stall shorter than the time those chunks take to arrive costs
+	// nothing (they fill up meanwhile), where one long sync at the end of a
+	// pass stalls everything.
 	SyncInterval time.Duration
 	// Reporter receives progress; nil discards it.
 	Reporter Reporter
@@ -75,8 +80,12 @@ func (o Options) window() int {
 	if o.Window > 0 {
 		return o.Window
 	}
-	return 16
+	return 32
 }
+
+// held is how many chunks the appliance holds at once at most: received,
+// being checked or being written (see Options.Window).
+func (o Options) held() int { return min(o.window(), 16) }
 
 // maxAttempts is how often a chunk is requested before a corrupted stream is
 // given up on.
@@ -348,7 +357,7 @@ func (s *Session) newPass(sink Sink, j Journal, opts Options) (*pass, error) {
 	}
 	p := &pass{s: s, sink: sink, j: j, opts: opts, st: st, size: size, n: chunks(size),
 		auto: newAutoCodec(opts), cpu: make(chan struct{}, opts.workers()),
-		syncBytes: int64(opts.window()) * ChunkSize, syncNow: make(chan struct{}, 1)}
+		syncBytes: int64(opts.held()) * ChunkSize, syncNow: make(chan struct{}, 1)}
 	p.zero = make([]bool, p.n)
 	for _, e := range s.hello.Extents {
 		if e.Data {
@@ -600,7 +609,7 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 	})
 
 	// Syncer: finished chunks into the journal, regularly and after every
-	// window's worth of bytes written (see Options.SyncInterval).
+	// 16 chunks' worth of bytes written (see Options.SyncInterval).
 	stopSync := make(chan struct{})
 	syncDone := make(chan error, 1)
 	go func() {
@@ -630,8 +639,9 @@ func (p *pass) pipeline(ctx context.Context, plan, zeros []int64) error {
 	// without one.
 	g.Go(func() error {
 		wg, wctx := errgroup.WithContext(gctx)
-		// Every reply answers a request, which holds a window slot.
-		wg.SetLimit(p.opts.window())
+		// The receiver reads no further reply while the appliance holds
+		// as many chunks as it may.
+		wg.SetLimit(p.opts.held())
 		stop := context.AfterFunc(wctx, func() { tr.update(func() {}) })
 		defer stop()
 		retry := func(i int64, why string) error {
