@@ -89,6 +89,9 @@ func serverOf(p *plan.Plan, e plan.Effective, o PlanOptions) (Server, error) {
 		if s.TestSubnet == "" {
 			return Server{}, errors.New("testMigration: an Azure test copy needs an isolated subnet: set target.azure.testSubnet to the ID of a subnet that cannot reach production")
 		}
+		if p.Target.Azure.Upload != plan.UploadStorage {
+			return Server{}, errors.New("testMigration: on Azure it needs target.azure.upload: storage (a disk uploaded directly takes no more passes once it is finalized for a test copy)")
+		}
 	}
 	if s.Bandwidth == 0 && e.WaveBandwidth > 0 {
 		// The wave's cap, shared by the hosts it copies at once.

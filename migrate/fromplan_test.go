@@ -73,7 +73,12 @@ waves:
 		t.Errorf("azure test migration without a test subnet: %v", err)
 	}
 	subnet := "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/lab/subnets/isolated"
-	b, err = migrate.FromPlan(load(strings.ReplaceAll(azure, "%s", ", testSubnet: "+subnet)), hf, migrate.PlanOptions{})
+	_, err = migrate.FromPlan(load(strings.ReplaceAll(azure, "%s", ", testSubnet: "+subnet)), hf, migrate.PlanOptions{})
+	if err == nil || !strings.Contains(err.Error(), "upload: storage") {
+		t.Errorf("azure test migration with direct upload: %v", err)
+	}
+	storage := ", testSubnet: " + subnet + ", upload: storage, container: stage, storageAccount: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stage"
+	b, err = migrate.FromPlan(load(strings.ReplaceAll(azure, "%s", storage)), hf, migrate.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
