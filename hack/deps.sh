@@ -13,7 +13,7 @@ say() { printf 'deps: %s\n' "$*"; }
 pkgs=(ca-certificates curl unzip git make openssh-server openssh-client sudo iproute2 util-linux procps tmux
   qemu-utils qemu-system-x86 ovmf fdisk e2fsprogs dosfstools ntfs-3g xfsprogs
   chromium debootstrap extlinux mtools rsync postgresql mariadb-server
-  grub-common grub-efi-amd64-bin cpio xz-utils)
+  grub-common grub-efi-amd64-bin cpio xz-utils zstd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
