@@ -387,12 +387,9 @@ func (l *lab) testMigration(ctx context.Context) {
 	}
 }
 
-// killDuringCopy starts a migration, kills it with SIGKILL once the full
-// copy is a fifth done, and checks meanwhile that a second process on the
-// same state directory is refused.
-// killWhen runs shift migrate with args and kills it with SIGKILL at the
-// first event for which kill is true.
-func (l *lab) killWhen(ctx context.Context, kill func(event) bool, args ...string) {
+// start runs shift migrate --json with args and returns it with a scanner
+// of its events and its stderr.
+func (l *lab) start(ctx context.Context, args ...string) (*exec.Cmd, *bufio.Scanner, *bytes.Buffer) {
 	t := l.t
 	cmd := exec.CommandContext(ctx, l.bin, append([]string{"migrate", "--plan", l.plan, "--json"}, args...)...)
 	out, err := cmd.StdoutPipe()
@@ -406,6 +403,14 @@ func (l *lab) killWhen(ctx context.Context, kill func(event) bool, args ...strin
 	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return cmd, sc, &stderr
+}
+
+// killWhen runs shift migrate with args and kills it with SIGKILL at the
+// first event for which kill is true.
+func (l *lab) killWhen(ctx context.Context, kill func(event) bool, args ...string) {
+	t := l.t
+	cmd, sc, stderr := l.start(ctx, args...)
 	var seen []string
 	for sc.Scan() {
 		var e event
@@ -422,20 +427,12 @@ func (l *lab) killWhen(ctx context.Context, kill func(event) bool, args ...strin
 	t.Fatalf("shift migrate %v ended before it could be killed: %v\n%s\n%s", args, sc.Err(), strings.Join(seen, "\n"), stderr.String())
 }
 
+// killDuringCopy starts a migration, kills it with SIGKILL once the full
+// copy is a fifth done, and checks meanwhile that a second process on the
+// same state directory is refused.
 func (l *lab) killDuringCopy(ctx context.Context) string {
 	t := l.t
-	cmd := exec.CommandContext(ctx, l.bin, "migrate", "--plan", l.plan, "--json", "--until", "in-sync")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	cmd, sc, stderr := l.start(ctx, "--until", "in-sync")
 	checked := false
 	for sc.Scan() {
 		var e event
