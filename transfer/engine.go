@@ -338,6 +338,10 @@ type pass struct {
 
 	pending     []finished // written, not yet in the journal
 	done        int64
+	// work is the bytes of the chunks this pass asks the agent for, and
+	// workDone those finished so far: the rate and the ETA count only
+	// them (see Progress.Rate).
+	work, workDone int64
 	dirtyStream bool // frames may remain unread in the stream
 }
 
@@ -407,6 +411,7 @@ func (p *pass) run(ctx context.Context) (*Result, error) {
 			zeros = append(zeros, i)
 		default:
 			plan = append(plan, i)
+			p.work += chunkLen(i, p.size)
 		}
 	}
 
@@ -461,9 +466,9 @@ func (p *pass) result() *Result {
 func (p *pass) progress(final bool) Progress {
 	pr := Progress{Disk: p.s.hello.Name, Pass: p.res.Pass, Done: p.done, Total: p.size,
 		Wire: p.s.r.n.Load() - p.wire0, Final: final}
-	if el := time.Since(p.start).Seconds(); el > 0.2 && p.done > 0 {
-		pr.Rate = float64(p.done) / el
-		pr.ETA = time.Duration(float64(p.size-p.done) / pr.Rate * float64(time.Second))
+	if el := time.Since(p.start).Seconds(); el > 0.2 && p.workDone > 0 {
+		pr.Rate = float64(p.workDone) / el
+		pr.ETA = time.Duration(float64(p.work-p.workDone) / pr.Rate * float64(time.Second))
 	}
 	return pr
 }
@@ -476,6 +481,9 @@ func (p *pass) finish(i int64, h Hash, count *int64) {
 	*count++
 	p.pending = append(p.pending, finished{i, h})
 	p.done += chunkLen(i, p.size)
+	if !p.zero[i] {
+		p.workDone += chunkLen(i, p.size)
+	}
 	report(p.opts.Reporter, p.progress(false))
 }
 
