@@ -85,6 +85,6 @@ func (s winrmSource) Close(ctx context.Context) error {
 type progressEvents struct{ sr *serverRun }
 
 func (p progressEvents) Progress(pr transfer.Progress) {
-	p.sr.emit(face.DiskProgress{ID: p.sr.ID, Host: p.sr.s.Name, Disk: pr.Disk, Pass: pr.Pass, Done: pr.Done, Total: pr.Total,
+	p.sr.emit(face.DiskProgress{ID: p.sr.ID, Host: p.sr.s.Name, Disk: pr.Disk, Pass: pr.Pass, Done: pr.Done, Total: pr.Total, DiskSize: pr.DiskSize,
 		Wire: pr.Wire, Rate: pr.Rate, ETA: pr.ETA, Final: pr.Final})
 }

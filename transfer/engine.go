@@ -336,12 +336,11 @@ type pass struct {
 	res Result
 	mu  sync.Mutex // guards res counters, pending and progress
 
-	pending     []finished // written, not yet in the journal
-	done        int64
-	// work is the bytes of the chunks this pass asks the agent for, and
-	// workDone those finished so far: the rate and the ETA count only
-	// them (see Progress.Rate).
-	work, workDone int64
+	pending []finished // written, not yet in the journal
+	// prior is the bytes of the chunks a resumed pass finished before;
+	// work is the bytes of the chunks this run asks the agent for, and
+	// workDone those finished so far (see Progress).
+	prior, work, workDone int64
 	dirtyStream bool // frames may remain unread in the stream
 }
 
@@ -406,7 +405,7 @@ func (p *pass) run(ctx context.Context) (*Result, error) {
 		case resumed && cs.Known && cs.Pass == pn:
 			p.hash[i] = cs.Hash
 			p.res.Skipped++
-			p.done += chunkLen(i, p.size)
+			p.prior += chunkLen(i, p.size)
 		case p.zero[i]:
 			zeros = append(zeros, i)
 		default:
@@ -464,8 +463,8 @@ func (p *pass) result() *Result {
 
 // progress builds a report; p.mu must be held or the pipeline stopped.
 func (p *pass) progress(final bool) Progress {
-	pr := Progress{Disk: p.s.hello.Name, Pass: p.res.Pass, Done: p.done, Total: p.size,
-		Wire: p.s.r.n.Load() - p.wire0, Final: final}
+	pr := Progress{Disk: p.s.hello.Name, Pass: p.res.Pass, Done: p.prior + p.workDone, Total: p.prior + p.work,
+		DiskSize: p.size, Wire: p.s.r.n.Load() - p.wire0, Final: final}
 	if el := time.Since(p.start).Seconds(); el > 0.2 && p.workDone > 0 {
 		pr.Rate = float64(p.workDone) / el
 		pr.ETA = time.Duration(float64(p.work-p.workDone) / pr.Rate * float64(time.Second))
@@ -480,10 +479,10 @@ func (p *pass) finish(i int64, h Hash, count *int64) {
 	defer p.mu.Unlock()
 	*count++
 	p.pending = append(p.pending, finished{i, h})
-	p.done += chunkLen(i, p.size)
-	if !p.zero[i] {
-		p.workDone += chunkLen(i, p.size)
+	if p.zero[i] {
+		return // free space: no progress to speak of
 	}
+	p.workDone += chunkLen(i, p.size)
 	report(p.opts.Reporter, p.progress(false))
 }
 

@@ -11,21 +11,22 @@ type Progress struct {
 	Disk string
 	// Pass is the pass number, 1 for the first full copy.
 	Pass int
-	// Done is how many bytes of the disk this pass has covered (sent,
-	// unchanged, zero or already finished before a resume); Total is the
-	// disk's size.
+	// Done and Total count the bytes of the chunks in use: those this pass
+	// reads on the source (to send them, or to find them unchanged), and
+	// those a resumed pass finished before it stopped. Space that the
+	// allocation maps mark free is not counted: it costs no time, and a disk
+	// three quarters empty would otherwise show three quarters done within
+	// a second. Done equals Total at the end of a pass.
 	Done, Total int64
+	// DiskSize is the disk's size.
+	DiskSize int64
 	// Wire is how many bytes this pass has read from the agent stream.
 	Wire int64
-	// Rate is how fast, in bytes per second since the pass began, the pass
-	// covers the chunks it asks the agent for (those it sends and those
-	// the agent finds unchanged); 0 until known. Space that the allocation
-	// maps mark free and chunks finished before a resume cost no time and
-	// are not counted: a disk that is three quarters empty would otherwise
-	// report three quarters done, at gigabytes per second, within a second.
+	// Rate is how fast, in bytes per second since the pass began, this run
+	// of the pass gets through the chunks it reads on the source; 0 until
+	// known. Chunks finished before a resume are not part of it.
 	Rate float64
-	// ETA is the estimated time left: the bytes still to ask the agent for,
-	// at Rate; 0 until known.
+	// ETA is the estimated time left: Total - Done at Rate; 0 until known.
 	ETA time.Duration
 	// Final is set on the last report of a pass.
 	Final bool

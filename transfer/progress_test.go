@@ -50,11 +50,11 @@ func (r *timedReporter) Progress(p Progress) {
 	r.mu.Unlock()
 }
 
-// The ETA of a pass over a mostly empty disk follows the data still to
-// move, not the disk's bytes: the free three quarters are covered in the
-// first instant, and an ETA from bytes covered would promise the end within
-// a fraction of a second while most of the copy is still to come.
-func TestProgressETAFollowsData(t *testing.T) {
+// The progress of a pass over a mostly empty disk follows the space in use,
+// not the disk's bytes: the free three quarters take no time, and counting
+// them would show 75% done in the first instant and an ETA within a
+// fraction of a second while most of the copy is still to come.
+func TestProgressFollowsSpaceInUse(t *testing.T) {
 	dir := t.TempDir()
 	const n = 32
 	size := int64(n * ChunkSize)
@@ -73,8 +73,15 @@ func TestProgressETAFollowsData(t *testing.T) {
 		t.Fatalf("pass: %+v", r)
 	}
 	took := r.Elapsed
+	inUse := int64(len(data)) * ChunkSize
+	if last := rep.got[len(rep.got)-1]; !last.Final || last.Done != inUse {
+		t.Errorf("last report: %+v, want final with %d bytes done", last.Progress, inUse)
+	}
 	checked := 0
 	for _, g := range rep.got {
+		if g.Total != inUse || g.DiskSize != size || g.Done > g.Total {
+			t.Errorf("report %+v: want %d bytes in use in all, of a %d-byte disk", g.Progress, inUse, size)
+		}
 		left := end.Sub(g.at)
 		if g.Final || g.Rate == 0 || left < took/4 {
 			continue

@@ -67,8 +67,11 @@ Cutovers wait for approval unless the plan says approval: automatic or
 
 With --json, stdout is NDJSON, one event per line: {"type": "phase" | "step"
 | "progress" | "finding" | "summary", "time", "host", ...}; the last line is
-the summary, with every server's phase. Without it, progress goes to stderr
-and a summary table to stdout.
+the summary, with every server's phase. A "progress" event has "disk",
+"pass", "done" and "total" (bytes of the disk's space in use, which is what a
+pass reads: free space is in neither), "diskSize", "bytesPerSecond" and
+"etaSeconds". Without --json, progress goes to stderr and a summary table to
+stdout.
 
 The state directory is the plan's target.stateDir, else --state, else
 $SHIFT_STATE, else $XDG_STATE_HOME/shift or ~/.local/state/shift; the local

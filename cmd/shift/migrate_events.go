@@ -45,6 +45,7 @@ type jsonEvent struct {
 	Pass     int        `json:"pass,omitempty"`
 	Done     int64      `json:"done,omitempty"`
 	Total    int64      `json:"total,omitempty"`
+	DiskSize int64      `json:"diskSize,omitempty"`
 	Rate     float64    `json:"bytesPerSecond,omitempty"`
 	ETA      float64    `json:"etaSeconds,omitempty"`
 	Severity string     `json:"severity,omitempty"`
@@ -80,20 +81,14 @@ func (w *eventWriter) event(ev face.Event) {
 		}
 	case face.DiskProgress:
 		je = jsonEvent{Type: "progress", Time: now, Host: e.Host, Disk: e.Disk, Pass: e.Pass, Done: e.Done, Total: e.Total,
-			Rate: e.Rate, ETA: e.ETA.Seconds()}
+			DiskSize: e.DiskSize, Rate: e.Rate, ETA: e.ETA.Seconds()}
 		key := e.Host + " " + e.Disk
 		if w.json == nil && !e.Final && now.Sub(w.lastProgress[key]) < 5*time.Second {
 			return
 		}
 		w.lastProgress[key] = now
-		pct := 100.0
-		if e.Total > 0 {
-			pct = float64(e.Done) * 100 / float64(e.Total)
-		}
-		line = fmt.Sprintf("%s  %s pass %d: %s of %s (%.0f%%)", e.Host, e.Disk, e.Pass, sizeLabel(e.Done), sizeLabel(e.Total), pct)
-		if e.Rate > 0 && !e.Final {
-			line += fmt.Sprintf(", %s/s, ETA %s", sizeLabel(int64(e.Rate)), e.ETA.Round(time.Second))
-		}
+		line = fmt.Sprintf("%s  %s pass %d: %s%s", e.Host, e.Disk, e.Pass, passShare(e.Done, e.Total, e.DiskSize),
+			rateETA(e.Rate, e.ETA, e.Final))
 	case face.ValidationFinding:
 		je = jsonEvent{Type: "finding", Time: now, Host: e.Host, Severity: e.Severity, Check: e.Check, Object: e.Object,
 			Expected: e.Expected, Actual: e.Actual, Message: e.Message}

@@ -377,16 +377,26 @@ type replicateProgress struct {
 }
 
 func (p *replicateProgress) Progress(pr transfer.Progress) {
-	pct := 100.0
-	if pr.Total > 0 {
-		pct = float64(pr.Done) * 100 / float64(pr.Total)
+	fmt.Fprintf(p.w, "%s %s pass %d: %s, %s on the wire%s\n", p.host, pr.Disk, pr.Pass,
+		passShare(pr.Done, pr.Total, pr.DiskSize), sizeLabel(pr.Wire), rateETA(pr.Rate, pr.ETA, pr.Final))
+}
+
+// passShare says how far a pass is through the disk's space in use:
+// "412.0 MiB of 1.1 GiB in use (37%) on a 4.0 GiB disk".
+func passShare(done, total, disk int64) string {
+	if total == 0 {
+		return fmt.Sprintf("nothing in use on a %s disk", sizeLabel(disk))
 	}
-	line := fmt.Sprintf("%s %s pass %d: %s of %s (%.0f%%), %s on the wire", p.host, pr.Disk, pr.Pass,
-		sizeLabel(pr.Done), sizeLabel(pr.Total), pct, sizeLabel(pr.Wire))
-	if pr.Rate > 0 && !pr.Final {
-		line += fmt.Sprintf(", %s/s, ETA %s", sizeLabel(int64(pr.Rate)), pr.ETA.Round(time.Second))
+	return fmt.Sprintf("%s of %s in use (%.0f%%) on a %s disk", sizeLabel(done), sizeLabel(total),
+		float64(done)*100/float64(total), sizeLabel(disk))
+}
+
+// rateETA is ", 350.0 MiB/s, ETA 2m10s" while the rate is known, else "".
+func rateETA(rate float64, eta time.Duration, final bool) string {
+	if rate <= 0 || final {
+		return ""
 	}
-	fmt.Fprintln(p.w, line)
+	return fmt.Sprintf(", %s/s, ETA %s", sizeLabel(int64(rate)), eta.Round(time.Second))
 }
 
 func printReplicateSummary(w io.Writer, host, img string, r *transfer.Result) {

@@ -59,8 +59,10 @@ type DiskProgress struct {
 	Host string
 	Disk string
 	Pass int
-	// Done and Total are bytes of the disk covered and its size.
-	Done, Total int64
+	// Done and Total are bytes of the disk's chunks in use (what the pass
+	// reads on the source), finished and in all; DiskSize is the disk's
+	// size. Free space is in neither (see transfer.Progress).
+	Done, Total, DiskSize int64
 	// Wire is the bytes this pass has read from the source.
 	Wire int64
 	// Rate is bytes per second; ETA the time left; both 0 until known.
