@@ -341,7 +341,7 @@ type pass struct {
 	// work is the bytes of the chunks this run asks the agent for, and
 	// workDone those finished so far (see Progress).
 	prior, work, workDone int64
-	dirtyStream bool // frames may remain unread in the stream
+	dirtyStream           bool // frames may remain unread in the stream
 }
 
 type finished struct {
