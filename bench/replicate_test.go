@@ -215,9 +215,13 @@ func build(b testing.TB) (_ *setupEnv, skip string, _ error) {
 //     and the agent's VmHWM, the largest of the two passes (target ≤256);
 //   - CPU seconds, which the other work on a shared machine disturbs less
 //     than wall time: baseline-full-cpu-s (the ssh client, sshd with cat,
-//     qemu-img) and full-cpu-s (the appliance, the agent, sshd with the
-//     agent's shell), split into full-cpu-{appliance,agent,sshd}-s;
-//     full-x-less-cpu is the first over the second.
+//     qemu-img), split into baseline-cpu-{ssh,sshd,qemu-img}-s, and
+//     full-cpu-s (the appliance, the agent, sshd with the agent's shell),
+//     split into full-cpu-{appliance,agent,sshd}-s; full-x-less-cpu is the
+//     first over the second. The splits show each side's critical path:
+//     the baseline's ssh and sshd (with cat) are single-threaded and run
+//     side by side, then qemu-img; shift's appliance and agent spread
+//     their work over the CPUs, and only its sshd is one thread.
 //
 // The sub-benchmark 64GiB-sparse copies a 64 GiB disk with the same data
 // (and 60 GiB of holes) to report the peak RSS of both sides there too, in
@@ -278,7 +282,8 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 		b.Fatalf("qemu-img convert: %v: %s", err, out)
 	}
 	baseFull := time.Since(t0).Seconds()
-	baseCPU := cpuSeconds(cat.ProcessState) + cpuSeconds(conv.ProcessState) + e.sshdCPU() - sshd0
+	baseSSH, baseConv, baseSSHD := cpuSeconds(cat.ProcessState), cpuSeconds(conv.ProcessState), e.sshdCPU()-sshd0
+	baseCPU := baseSSH + baseConv + baseSSHD
 	os.Remove(vhd)
 	settle()
 
@@ -331,6 +336,9 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	m.add("wire-per-nonzero", float64(full.WireBytes)/float64(e.nonZero))
 	fullCPU := full.cpu + full.agentCPU + fullSSHD
 	m.add("baseline-full-cpu-s", baseCPU)
+	m.add("baseline-cpu-ssh-s", baseSSH)
+	m.add("baseline-cpu-sshd-s", baseSSHD)
+	m.add("baseline-cpu-qemu-img-s", baseConv)
 	m.add("full-cpu-s", fullCPU)
 	m.add("full-cpu-appliance-s", full.cpu)
 	m.add("full-cpu-agent-s", full.agentCPU)
