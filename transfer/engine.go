@@ -339,8 +339,12 @@ type pass struct {
 	pending []finished // written, not yet in the journal
 	// prior is the bytes of the chunks a resumed pass finished before;
 	// work is the bytes of the chunks this run asks the agent for, and
-	// workDone those finished so far (see Progress).
+	// workDone those finished so far (see Progress). The rate is timed
+	// from firstAt, when the first of them finished (firstBytes long):
+	// the pipeline's start-up is not part of the steady rate.
 	prior, work, workDone int64
+	firstAt               time.Time
+	firstBytes            int64
 	dirtyStream           bool // frames may remain unread in the stream
 }
 
@@ -465,8 +469,8 @@ func (p *pass) result() *Result {
 func (p *pass) progress(final bool) Progress {
 	pr := Progress{Disk: p.s.hello.Name, Pass: p.res.Pass, Done: p.prior + p.workDone, Total: p.prior + p.work,
 		DiskSize: p.size, Wire: p.s.r.n.Load() - p.wire0, Final: final}
-	if el := time.Since(p.start).Seconds(); el > 0.2 && p.workDone > 0 {
-		pr.Rate = float64(p.workDone) / el
+	if el := time.Since(p.firstAt).Seconds(); el > 0.2 && p.workDone > p.firstBytes {
+		pr.Rate = float64(p.workDone-p.firstBytes) / el
 		pr.ETA = time.Duration(float64(p.work-p.workDone) / pr.Rate * float64(time.Second))
 	}
 	return pr
@@ -481,6 +485,9 @@ func (p *pass) finish(i int64, h Hash, count *int64) {
 	p.pending = append(p.pending, finished{i, h})
 	if p.zero[i] {
 		return // free space: no progress to speak of
+	}
+	if p.workDone == 0 {
+		p.firstAt, p.firstBytes = time.Now(), chunkLen(i, p.size)
 	}
 	p.workDone += chunkLen(i, p.size)
 	report(p.opts.Reporter, p.progress(false))

@@ -22,9 +22,11 @@ type Progress struct {
 	DiskSize int64
 	// Wire is how many bytes this pass has read from the agent stream.
 	Wire int64
-	// Rate is how fast, in bytes per second since the pass began, this run
-	// of the pass gets through the chunks it reads on the source; 0 until
-	// known. Chunks finished before a resume are not part of it.
+	// Rate is how fast, in bytes per second, this run of the pass gets
+	// through the chunks it reads on the source, timed from the first one
+	// finished (the time the pipeline takes to fill, a login's worth, is
+	// not part of a steady rate); 0 until known. Chunks finished before a
+	// resume are not part of it.
 	Rate float64
 	// ETA is the estimated time left: Total - Done at Rate; 0 until known.
 	ETA time.Duration
