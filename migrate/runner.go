@@ -278,6 +278,12 @@ func (sr *serverRun) step(ctx context.Context, ph face.Phase) (face.Phase, strin
 		if ph == face.InSync && sr.s.TestMigration {
 			return sr.testMigrate(ctx)
 		}
+		// A test that was stopped midway left its copy: it goes now, so
+		// that neither waiting nor a cutover leaves it running.
+		if err := sr.cleanTest(ctx); err != nil {
+			return "", "", sr.stepErr(ph, "delete the copy of an interrupted test migration", err,
+				"delete the VM and disks named *-test by hand, then run again")
+		}
 		if !sr.s.ApproveCutover {
 			return "", "", &waitError{what: "cutover approval (run again with --yes, or set approval: automatic)"}
 		}

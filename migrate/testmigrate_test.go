@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shift-migrate/shift/cloud"
 	"github.com/shift-migrate/shift/migrate/face"
@@ -29,33 +30,10 @@ func TestRunnerTestMigrationCleansUp(t *testing.T) {
 	r.test = true
 
 	// Canceled while the test copy boots.
-	cctx, cancel := context.WithCancel(ctx)
-	r.mu.Lock()
-	r.events = nil
-	r.mu.Unlock()
-	go func() {
-		for cctx.Err() == nil {
-			r.mu.Lock()
-			for _, ev := range r.events {
-				if s, ok := ev.(face.StepDone); ok && s.Step == "boot test copy" {
-					cancel()
-				}
-			}
-			r.mu.Unlock()
-		}
-	}()
-	res := r.run(cctx, face.TestMigrated, false)
-	cancel()
-	if res[0].Phase != face.InSync || !strings.Contains(res[0].Err, "canceled") {
-		t.Fatalf("a run canceled during the test: %+v", res[0])
-	}
-	vm, err := r.target.VMStatus(ctx, "web01-test")
-	if err != nil || vm.Spec.OSDisk != disk+"-test" || len(vm.Spec.NICs) != 1 || !vm.Spec.NICs[0].Isolated {
-		t.Fatalf("the canceled test's VM: %+v, %v; want it left running on an isolated NIC from disk %s-test", vm.Spec, err, disk)
-	}
+	cancelTestAtBoot(t, r, disk)
 
 	// The next run deletes that copy, tests anew, and fails cleanly.
-	res = r.run(ctx, face.TestMigrated, false)
+	res := r.run(ctx, face.TestMigrated, false)
 	if res[0].Phase != face.Failed {
 		t.Fatalf("a test copy that does not boot: %+v", res[0])
 	}
@@ -96,5 +74,70 @@ func TestRunnerTestMigrationCleansUp(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(r.dir, "state", "vms", "web01-test")); !os.IsNotExist(err) {
 		t.Errorf("test VM directory: %v", err)
+	}
+}
+
+// cancelTestAtBoot runs a test migration of the rig's in-sync server and
+// cancels it once the test copy has booted, which leaves the copy behind.
+func cancelTestAtBoot(t *testing.T, r *rig, disk string) {
+	t.Helper()
+	ctx := t.Context()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.events = nil
+	r.mu.Unlock()
+	go func() {
+		for cctx.Err() == nil {
+			r.mu.Lock()
+			for _, ev := range r.events {
+				if s, ok := ev.(face.StepDone); ok && s.Step == "boot test copy" {
+					cancel()
+				}
+			}
+			r.mu.Unlock()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	test := r.test
+	r.test = true
+	res := r.run(cctx, face.TestMigrated, false)
+	r.test = test
+	cancel()
+	if res[0].Phase != face.InSync || !strings.Contains(res[0].Err, "canceled") {
+		t.Fatalf("a run canceled during the test: %+v", res[0])
+	}
+	vm, err := r.target.VMStatus(ctx, "web01-test")
+	if err != nil || vm.Spec.OSDisk != disk+"-test" || len(vm.Spec.NICs) != 1 || !vm.Spec.NICs[0].Isolated {
+		t.Fatalf("the canceled test's VM: %+v, %v; want it left running on an isolated NIC from disk %s-test", vm.Spec, err, disk)
+	}
+}
+
+// A test copy that an interrupted test left behind is deleted by the next
+// run even when that run does not test: a cutover must not leave a stray
+// VM and disks in the cloud.
+func TestInterruptedTestCopyDeletedWithoutTest(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	if res := r.run(ctx, face.InSync, false); res[0].Phase != face.InSync || res[0].Err != "" {
+		t.Fatalf("to in-sync: %+v", res[0])
+	}
+	disk := diskName(t, r)
+	cancelTestAtBoot(t, r, disk)
+
+	// Without the test and without approval: the run stops at in-sync,
+	// waiting for the approval, and the copy is gone.
+	res := r.run(ctx, "", false)
+	if res[0].Phase != face.InSync || res[0].Err != "" || !strings.Contains(res[0].Waiting, "approval") {
+		t.Fatalf("the run after the interrupted test: %+v", res[0])
+	}
+	if _, err := r.target.VMStatus(ctx, "web01-test"); !errors.Is(err, cloud.ErrNotFound) {
+		t.Errorf("the interrupted test's VM: %v, want not found", err)
+	}
+	if _, err := r.target.DiskInfo(ctx, disk+"-test"); !errors.Is(err, cloud.ErrNotFound) {
+		t.Errorf("the interrupted test's disk: %v, want not found", err)
+	}
+	if err := r.sameDisk(disk); err != nil {
+		t.Errorf("the replica: %v", err)
 	}
 }
