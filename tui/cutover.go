@@ -2,7 +2,9 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -36,8 +38,63 @@ func (m *model) cutoverKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.stopMigration()
 	case !g.running && key.Matches(msg, k.Cutover):
 		m.askCutover()
+	case !g.running && key.Matches(msg, k.TestRun):
+		m.askTest()
 	}
 	return nil
+}
+
+// askTest offers a test migration of the selected server: a copy of its
+// disks boots in isolation and is validated and deleted, while the source
+// keeps running. A server must be in sync for it (a rolled-back one is
+// copied again first).
+func (m *model) askTest() {
+	g := &m.mig
+	if g.sel >= len(g.servers) {
+		return
+	}
+	s := g.servers[g.sel]
+	switch {
+	case s.held:
+		m.setStatus(true, "%s is held by the plan: release it on the Plan screen (space)", s.host)
+		return
+	case s.phase == face.TestMigrated:
+		m.setStatus(false, "%s's test copy already booted and validated: enter cuts over", s.host)
+		return
+	case s.phase == face.Done || s.phase == face.Validated:
+		m.setStatus(true, "%s is migrated already: there is nothing to test", s.host)
+		return
+	case s.phase != face.InSync && s.phase != face.RolledBack:
+		m.setStatus(true, "%s is not in sync yet: replicate it first (shift+tab, r)", s.host)
+		return
+	}
+	again := ""
+	if s.phase == face.RolledBack {
+		again = "0. copy the changes since the rollback\n"
+	}
+	text := fmt.Sprintf("%s keeps running throughout; its target disks are not touched.\n\n%s1. fingerprint the source for validation\n2. clone the target disks as they stand after the last pass\n3. boot the clone in %s on an isolated network: it cannot reach the source's network\n4. validate it against the source; data written since the last pass is a note, not a failure\n5. delete the test VM and its disks, whatever the outcome",
+		s.host, again, m.targetName())
+	host := s.host
+	m.dialog = &confirm{title: "Test-migrate " + host + "?", text: text, onYes: func(m *model) tea.Cmd {
+		return m.startMigration(testRun, face.MigrateOptions{Test: true, Until: face.TestMigrated, Only: []string{host}})
+	}}
+}
+
+// testDone says how a test migration that ended without a failure went.
+func (m *model) testDone(took time.Duration) {
+	g := &m.mig
+	for _, h := range g.only {
+		s := g.server(h)
+		switch {
+		case s == nil:
+		case s.phase == face.TestMigrated:
+			m.setStatus(false, "test migration of %s passed in %s: the copy booted in isolation, validated and was deleted; enter cuts over", h, fmtDuration(took))
+		case s.waiting != "":
+			m.setStatus(true, "the test migration of %s did not run: it waits for %s", h, s.waiting)
+		default:
+			m.setStatus(true, "the test migration of %s did not run: it stands at %s", h, s.phase)
+		}
+	}
 }
 
 // askCutover names the servers and what will happen to them, and cuts
@@ -77,7 +134,7 @@ func (m *model) targetName() string {
 func (m *model) cutoverView(w, h int) string {
 	g := &m.mig
 	title := m.st.Title.Render("Cutover")
-	if g.running && g.kind == cutoverRun {
+	if g.running && (g.kind == cutoverRun || g.kind == testRun) {
 		title += " " + m.spin.View()
 	}
 	if len(g.servers) == 0 {
@@ -87,7 +144,7 @@ func (m *model) cutoverView(w, h int) string {
 	if n := g.count(face.Failed, face.RolledBack); n > 0 {
 		head += " · " + m.st.Bad.Render(fmt.Sprintf("%d failed or rolled back", n))
 	}
-	if g.running && g.kind == cutoverRun {
+	if g.running && (g.kind == cutoverRun || g.kind == testRun) {
 		head += " · " + fmtDuration(m.now().Sub(g.started))
 	}
 	cols := []column{
@@ -102,7 +159,9 @@ func (m *model) cutoverView(w, h int) string {
 		case s.held:
 			state = "held by the plan"
 		case s.phase == face.InSync:
-			state = "ready: enter cuts over"
+			state = "ready: enter cuts over, t tests a copy"
+		case s.phase == face.TestMigrated:
+			state = "tested: enter cuts over"
 		case s.phase == face.Done:
 			state = "migrated"
 		case s.phase == face.RolledBack:
@@ -122,8 +181,10 @@ func (m *model) cutoverView(w, h int) string {
 	return out
 }
 
+type checklistItem struct{ step, label string }
+
 // checklistItems are a cutover's steps as the engine reports them, in order.
-var checklistItems = []struct{ step, label string }{
+var checklistItems = []checklistItem{
 	{"fingerprint source", "fingerprint the source"},
 	{"stop services", "stop services on the source"},
 	{"final pass", "final sync"},
@@ -131,29 +192,67 @@ var checklistItems = []struct{ step, label string }{
 	{"validate", "validate"},
 }
 
-// checklist shows a server's cutover: each step ✓ when done, ✗ where it
-// failed, the validation findings, and a rollback with its hint.
+// testItems are a test migration's steps, reported with the phase
+// test-migrated.
+var testItems = []checklistItem{
+	{"fingerprint source", "fingerprint the source"},
+	{"boot test copy", "clone the disks, boot the copy in isolation"},
+	{"validate test copy", "validate the copy, then delete it"},
+}
+
+// testShown reports whether a server's checklist is its test migration's:
+// one runs or ran last, and no cutover has begun since.
+func (g *migrationState) testShown(s *serverState) bool {
+	if g.running && (g.only == nil || slices.Contains(g.only, s.host)) {
+		return g.kind == testRun
+	}
+	test := s.phase == face.TestMigrated
+	for _, st := range s.steps {
+		switch st.Phase {
+		case face.CuttingOver:
+			return false
+		case face.TestMigrated:
+			test = true
+		}
+	}
+	return test
+}
+
+// checklist shows a server's cutover, or its test migration: each step ✓
+// when done, ✗ where it failed, the validation findings, and a rollback
+// with its hint.
 func (m *model) checklist(s *serverState, w int) string {
 	wrap := lipgloss.NewStyle().Width(w)
-	lines := []string{m.st.Title.Render(s.host) + m.st.Muted.Render("  cutover checklist · "+string(s.phase))}
+	items, phase, what := checklistItems, face.CuttingOver, "cutover checklist"
+	test := m.mig.testShown(s)
+	if test {
+		items, phase, what = testItems, face.TestMigrated, "test migration"
+	}
+	lines := []string{m.st.Title.Render(s.host) + m.st.Muted.Render("  "+what+" · "+string(s.phase))}
 	done := map[string]string{}
 	started := false
 	for _, st := range s.steps {
-		if st.Phase != face.CuttingOver {
-			continue // a test migration's steps have the same names
+		if st.Phase != phase {
+			continue // a test migration's steps and a cutover's share names
 		}
-		for _, it := range checklistItems {
+		for _, it := range items {
 			if st.Step == it.step {
 				started = true
 				done[it.step] = st.Detail
 			}
 		}
 	}
-	if !started && s.phase != face.CuttingOver && s.phase != face.Done && s.phase != face.Validated && s.phase != face.RolledBack && s.err == "" {
-		lines = append(lines, m.st.Muted.Render("not cut over yet: enter asks for confirmation, naming what will happen"))
+	if !test && !started && s.phase != face.CuttingOver && s.phase != face.Done && s.phase != face.Validated && s.phase != face.RolledBack && s.err == "" {
+		hint := "not cut over yet: enter asks for confirmation, naming what will happen"
+		if s.phase == face.InSync {
+			hint += "; t test-migrates a copy first, in isolation"
+		}
+		lines = append(lines, m.st.Muted.Render(hint))
 		return strings.Join(lines, "\n")
 	}
-	failed := s.phase == face.RolledBack || s.phase == face.Failed
+	// A test starts from a rolled-back server too: there the rollback is
+	// the past, not the test's failure.
+	failed := s.phase == face.Failed || !test && s.phase == face.RolledBack
 	blocking := 0
 	for _, f := range s.findings {
 		if f.Severity == "blocking" {
@@ -161,7 +260,7 @@ func (m *model) checklist(s *serverState, w int) string {
 		}
 	}
 	markedFail := false
-	for _, it := range checklistItems {
+	for _, it := range items {
 		detail, ok := done[it.step]
 		switch {
 		case ok:
@@ -169,24 +268,26 @@ func (m *model) checklist(s *serverState, w int) string {
 		case failed && !markedFail:
 			markedFail = true
 			why := ""
-			if it.step == "validate" && blocking > 0 {
+			if (it.step == "validate" || it.step == "validate test copy") && blocking > 0 {
 				why = plural(blocking, "blocking finding", "blocking findings")
 			}
 			lines = append(lines, m.st.Bad.Render("✗ "+it.label)+m.st.Muted.Render("  "+why))
-		case m.mig.running && !markedFail && s.phase == face.CuttingOver:
+		case m.mig.running && !markedFail && (s.phase == face.CuttingOver || test && m.mig.kind == testRun && !failed):
 			markedFail = true // the step under way
 			lines = append(lines, m.st.Running.Render(ansi.Strip(m.spin.View())+" "+it.label))
 		default:
 			lines = append(lines, m.st.Muted.Render("· "+it.label))
 		}
 	}
-	switch s.phase {
-	case face.RolledBack:
+	switch {
+	case s.phase == face.RolledBack && !test:
 		lines = append(lines, wrap.Render(m.st.Warn.Render("↺ rolled back: "+s.err)))
-	case face.Failed:
+	case s.phase == face.Failed:
 		lines = append(lines, wrap.Render(m.st.Bad.Render("✗ "+s.err)))
-	case face.Done:
+	case s.phase == face.Done:
 		lines = append(lines, m.st.OK.Render("✓ migrated: the target runs the workload"))
+	case s.phase == face.TestMigrated:
+		lines = append(lines, m.st.OK.Render("✓ tested: the copy ran the workload and is deleted; enter cuts over"))
 	}
 	if len(s.findings) > 0 {
 		lines = append(lines, m.st.Title.Render("findings"))

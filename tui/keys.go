@@ -17,7 +17,7 @@ type keyMap struct {
 	// Plan.
 	Hold, Wave, Size, Disks, Checks, Services, Bandwidth, Redraft, OpenPlan, Replicate key.Binding
 	// Replication and Cutover.
-	StartRun, StopRun, Cutover key.Binding
+	StartRun, StopRun, Cutover, TestRun key.Binding
 	// Dialogs: forms, prompts and confirmations.
 	NextField, PrevField, Submit, Cancel, Yes, No key.Binding
 }
@@ -63,6 +63,7 @@ func defaultKeys() keyMap {
 		StartRun: b([]string{"r", "enter"}, "r", "replicate"),
 		StopRun:  b([]string{"x"}, "x", "stop"),
 		Cutover:  b([]string{"enter", "c"}, "enter", "cut over"),
+		TestRun:  b([]string{"t"}, "t", "test migration"),
 
 		NextField: b([]string{"tab", "down"}, "tab", "next field"),
 		PrevField: b([]string{"shift+tab", "up"}, "shift+tab", "previous field"),

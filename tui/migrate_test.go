@@ -127,6 +127,20 @@ func TestGoldenMigrationViews(t *testing.T) {
 			rolledBack(t, m)
 			golden(t, sz("cutover-rolled-back"), m)
 		})
+		t.Run(sz("test"), func(t *testing.T) {
+			m := planned(t, size.w, size.h)
+			replicating(t, m)
+			inSync(t, m)
+			press(m, "tab")
+			for m.mig.servers[m.mig.sel].host != "local" {
+				press(m, "down")
+			}
+			press(m, "t")
+			golden(t, sz("test-confirm"), m)
+			press(m, "y")
+			testMigrated(t, m)
+			golden(t, sz("test-migrated"), m)
+		})
 		t.Run(sz("resume"), func(t *testing.T) {
 			m := labModel(t, size.w, size.h)
 			msg := testPlan()
@@ -418,5 +432,125 @@ func TestCheckResumeWithoutPlan(t *testing.T) {
 	exec(m, m.checkResume())
 	if m.plan.busy || m.dialog != nil || m.plan.summary != nil {
 		t.Fatalf("busy %v dialog %T summary %v", m.plan.busy, m.dialog, m.plan.summary)
+	}
+}
+
+// testMigrated feeds a test migration of local that passes.
+func testMigrated(t *testing.T, m *model) {
+	t.Helper()
+	tag := m.mig.tag
+	for _, ev := range []face.Event{
+		face.StepDone{ID: 5, Host: "local", Phase: face.TestMigrated, Step: "fingerprint source", Detail: "linux: 3 units, 1 port"},
+		face.StepDone{ID: 5, Host: "local", Phase: face.TestMigrated, Step: "boot test copy", Detail: "VM local-test started on local, on an isolated network"},
+		face.ValidationFinding{ID: 5, Host: "local", Severity: "info", Check: "linux", Object: "table app.orders", Expected: "1200 rows", Actual: "1177 rows",
+			Message: "the copy holds the last pass; the source took writes since"},
+		face.StepDone{ID: 5, Host: "local", Phase: face.TestMigrated, Step: "validate test copy", Detail: "test copy local-test booted in isolation and validated (0 blocking, 1 info), then deleted"},
+		face.PhaseChanged{ID: 5, Host: "local", From: face.InSync, To: face.TestMigrated, Detail: "test copy local-test booted in isolation and validated (0 blocking, 1 info), then deleted"},
+	} {
+		m.Update(eventMsg{tag, ev})
+	}
+	m.Update(eventMsg{tag, face.MigrationDone{ID: 5, Took: 48 * time.Second, Servers: []face.ServerResult{{Host: "local", Wave: "lab", Phase: face.TestMigrated}}}})
+}
+
+// TestTestMigrationFlow test-migrates the selected server from the Cutover
+// screen: t names what will happen, y runs the test of that server alone,
+// the checklist follows the test's steps, and a failed test shows where it
+// failed and why.
+func TestTestMigrationFlow(t *testing.T) {
+	m := planned(t, 120, 40)
+	press(m, "tab", "tab")
+	press(m, "t")
+	if m.dialog != nil || !m.statusBad || !strings.Contains(m.status, "not in sync yet") {
+		t.Fatalf("a test with nothing in sync: dialog %T, status %q", m.dialog, m.status)
+	}
+	press(m, "shift+tab", "shift+tab")
+	replicating(t, m)
+	inSync(t, m)
+	press(m, "tab")
+	if s := plainText(m); !strings.Contains(s, "t tests a copy") || !strings.Contains(s, "t test migration") {
+		t.Errorf("the Cutover screen does not offer the test:\n%s", s)
+	}
+	// A held server cannot be tested.
+	for m.mig.servers[m.mig.sel].host != "ws2019-sql2019-sp2019" {
+		press(m, "up")
+	}
+	press(m, "t")
+	if m.dialog != nil || !strings.Contains(m.status, "held") {
+		t.Fatalf("t on a held server: dialog %T, status %q", m.dialog, m.status)
+	}
+	for m.mig.sel < len(m.mig.servers) && m.mig.servers[m.mig.sel].host != "local" {
+		press(m, "down")
+	}
+	press(m, "t")
+	c, ok := m.dialog.(*confirm)
+	if !ok || c.title != "Test-migrate local?" || !strings.Contains(c.text, "keeps running") || !strings.Contains(c.text, "isolated network") ||
+		!strings.Contains(c.text, "delete the test VM") {
+		t.Fatalf("the confirmation: %T %+v", m.dialog, m.dialog)
+	}
+	press(m, "n")
+	if m.mig.running {
+		t.Fatal("n started the test")
+	}
+	press(m, "t", "y")
+	if !m.mig.running || m.mig.kind != testRun || len(m.mig.only) != 1 || m.mig.only[0] != "local" {
+		t.Fatalf("y did not start a test of local alone: running %v kind %v only %v", m.mig.running, m.mig.kind, m.mig.only)
+	}
+	if m.running() != "Test migration" {
+		t.Errorf("running() = %q", m.running())
+	}
+	// Under way: the next step spins.
+	m.Update(eventMsg{m.mig.tag, face.StepDone{ID: 5, Host: "local", Phase: face.TestMigrated, Step: "fingerprint source", Detail: "linux"}})
+	s := plainText(m)
+	for _, want := range []string{"local  test migration", "✓ fingerprint the source", "clone the disks, boot the copy in isolation", "Testing a copy in isolation"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the running test lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "✓ clone the disks") || strings.Contains(s, "✗") {
+		t.Errorf("a step not yet done is marked:\n%s", s)
+	}
+	m.mig.servers[m.mig.sel].steps = nil // testMigrated feeds every step
+	testMigrated(t, m)
+	s = plainText(m)
+	for _, want := range []string{"✓ fingerprint the source", "✓ clone the disks, boot the copy in isolation", "✓ validate the copy, then delete it",
+		"✓ tested", "tested: enter cuts over", "table app.orders", "test migration of local passed"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the passed test lacks %q:\n%s", want, s)
+		}
+	}
+	if len(m.mig.ready()) != 1 {
+		t.Errorf("a tested server is not ready for its cutover: %d ready", len(m.mig.ready()))
+	}
+	press(m, "t")
+	if m.dialog != nil || !strings.Contains(m.status, "already") {
+		t.Errorf("t on a tested server: dialog %T, status %q", m.dialog, m.status)
+	}
+
+	// A test that fails: the step, the finding and the error with its fix.
+	m = planned(t, 120, 40)
+	replicating(t, m)
+	inSync(t, m)
+	press(m, "tab")
+	for m.mig.servers[m.mig.sel].host != "local" {
+		press(m, "down")
+	}
+	press(m, "t", "y")
+	tag := m.mig.tag
+	const why = "local: in-sync: test migration: validate the test copy: 1 blocking finding(s): unit nginx.service: a service that ran on the source does not run; the test copy is deleted and the source was not touched; fix the cause and run again to test anew"
+	for _, ev := range []face.Event{
+		face.StepDone{ID: 6, Host: "local", Phase: face.TestMigrated, Step: "fingerprint source", Detail: "linux"},
+		face.StepDone{ID: 6, Host: "local", Phase: face.TestMigrated, Step: "boot test copy", Detail: "VM local-test started on local, on an isolated network"},
+		face.ValidationFinding{ID: 6, Host: "local", Severity: "blocking", Check: "linux", Object: "unit nginx.service", Expected: "active", Actual: "inactive", Message: "a service that ran on the source does not run"},
+		face.PhaseChanged{ID: 6, Host: "local", From: face.InSync, To: face.Failed, Detail: why},
+	} {
+		m.Update(eventMsg{tag, ev})
+	}
+	m.Update(eventMsg{tag, face.MigrationDone{ID: 6, Took: 70 * time.Second, Servers: []face.ServerResult{{Host: "local", Wave: "lab", Phase: face.Failed, Err: why}}}})
+	s = plainText(m)
+	for _, want := range []string{"test migration · failed", "✓ clone the disks, boot the copy in isolation", "✗ validate the copy, then delete it", "1 blocking finding",
+		"✗ linux unit nginx.service", "the source was not touched", "1 server failed"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the failed test lacks %q:\n%s", want, s)
+		}
 	}
 }

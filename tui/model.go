@@ -145,6 +145,8 @@ func (m *model) running() string {
 		return "Assessment"
 	case m.mig.running && m.mig.kind == cutoverRun:
 		return "Cutover"
+	case m.mig.running && m.mig.kind == testRun:
+		return "Test migration"
 	case m.mig.running:
 		return "Replication"
 	}
@@ -294,6 +296,8 @@ func (m *model) askQuit() tea.Cmd {
 	case "":
 	case "Replication", "Cutover":
 		why = append(why, r+" is running: quitting stops every server where it stands, and the ledger records where. The next start offers to resume.")
+	case "Test migration":
+		why = append(why, "A test migration is running: quitting stops it; the source is not touched, and the next run deletes the test copy.")
 	default:
 		why = append(why, r+" is running; quitting stops it.")
 	}
@@ -531,8 +535,10 @@ func (m *model) nextStep() string {
 		switch {
 		case g.running && g.kind == cutoverRun:
 			return "Cutting over… x stops where it stands (the next run continues it)."
+		case g.running && g.kind == testRun:
+			return "Testing a copy in isolation while the source keeps running… x stops (the next run deletes the copy)."
 		case len(g.ready()) > 0:
-			return fmt.Sprintf("Next: press enter to cut over %s (asks first).", plural(len(g.ready()), "server", "servers"))
+			return fmt.Sprintf("Next: press enter to cut over %s (asks first), or t to test-migrate one first.", plural(len(g.ready()), "server", "servers"))
 		case g.count(face.Done) > 0:
 			return "Migrated. q quits."
 		default:
@@ -594,7 +600,7 @@ func (m *model) helpKeys() []key.Binding {
 		case m.mig.running:
 			out = []key.Binding{k.StopRun}
 		case len(m.mig.ready()) > 0:
-			out = []key.Binding{k.Cutover}
+			out = []key.Binding{k.Cutover, k.TestRun}
 		}
 	}
 	out = append(out, k.Up, k.Down, k.NextScreen, k.Quit)

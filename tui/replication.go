@@ -22,6 +22,7 @@ type runKind int
 const (
 	replicateRun runKind = iota + 1 // copy until in sync
 	cutoverRun                      // approved: cut over the servers in sync
+	testRun                         // boot a copy of one server in isolation, validate it, delete it
 )
 
 // migrationState is the Replication and Cutover screens: the servers of the
@@ -40,6 +41,7 @@ type migrationState struct {
 	sel      int
 	done     *face.MigrationDone // the last run's end
 	err      error               // why the last run could not start
+	only     []string            // the hosts the run under way or the last run took; nil: all
 	// redrawing is true while a redraw for progress is scheduled: progress
 	// alone redraws the screen at most every redrawEvery.
 	redrawing bool
@@ -183,13 +185,13 @@ func (m *model) startMigration(kind runKind, o face.MigrateOptions) tea.Cmd {
 	g := &m.mig
 	ctx, cancel := context.WithCancel(m.ctx)
 	g.tag, g.cancel, g.running, g.kind, g.err, g.done, g.stopping = m.nextTag(), cancel, true, kind, nil, nil, false
-	g.started, g.took = m.now(), 0
+	g.started, g.took, g.only = m.now(), 0, o.Only
 	for _, s := range g.servers {
 		if o.Only != nil && !slices.Contains(o.Only, s.host) {
 			continue
 		}
 		s.err, s.waiting, s.steps = "", "", nil
-		if kind == cutoverRun {
+		if kind == cutoverRun || kind == testRun {
 			s.findings = nil
 		}
 		for _, d := range s.disks {
@@ -285,6 +287,8 @@ func (m *model) migrationDone(ev face.MigrationDone) tea.Cmd {
 		m.setStatus(true, "%s after %s: the source serves again; see why (↑/↓)", plural(back, "server rolled back", "servers rolled back"), fmtDuration(ev.Took))
 	case g.kind == cutoverRun:
 		m.setStatus(false, "cutover finished in %s: %d done", fmtDuration(ev.Took), g.count(face.Done))
+	case g.kind == testRun:
+		m.testDone(ev.Took)
 	default:
 		m.setStatus(false, "%s in sync after %s", plural(g.count(face.InSync), "server", "servers"), fmtDuration(ev.Took))
 	}
