@@ -337,7 +337,8 @@ type pass struct {
 	mu  sync.Mutex // guards res counters, pending and progress
 
 	pending []finished // written, not yet in the journal
-	// prior is the bytes of the chunks a resumed pass finished before;
+	// prior is the bytes of the chunks in use that a resumed pass finished
+	// before;
 	// work is the bytes of the chunks this run asks the agent for, and
 	// workDone those finished so far (see Progress). The rate is timed
 	// from firstAt, when the first of them finished (firstBytes long):
@@ -409,7 +410,9 @@ func (p *pass) run(ctx context.Context) (*Result, error) {
 		case resumed && cs.Known && cs.Pass == pn:
 			p.hash[i] = cs.Hash
 			p.res.Skipped++
-			p.prior += chunkLen(i, p.size)
+			if !p.zero[i] {
+				p.prior += chunkLen(i, p.size)
+			}
 		case p.zero[i]:
 			zeros = append(zeros, i)
 		default:

@@ -256,12 +256,27 @@ func TestTargetFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fs2.Close()
-	r, err := localAgent(t, img, nil).Pass(ctx, fs2, j, Options{})
+	var rep countReporter
+	r, err := localAgent(t, img, nil).Pass(ctx, fs2, j, Options{Reporter: &rep})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !r.Resumed || r.Skipped != int64(done) || r.Sent > int64(len(data)) {
 		t.Fatalf("resume after ENOSPC: %+v (done before %d)", r, done)
+	}
+	// The resumed pass's progress counts what the first run finished, and
+	// only the space in use: the data chunks, not the holes.
+	inUse := int64(len(data)) * ChunkSize
+	if len(rep.got) < 2 || rep.got[0].Done <= ChunkSize || !rep.got[len(rep.got)-1].Final {
+		t.Fatalf("resumed pass reports: %+v", rep.got)
+	}
+	for _, g := range rep.got {
+		if g.Total != inUse || g.Done > g.Total {
+			t.Errorf("resumed pass report %+v: want %d bytes in use in all", g, inUse)
+		}
+	}
+	if last := rep.got[len(rep.got)-1]; last.Done != inUse {
+		t.Errorf("final report of the resumed pass: %+v", last)
 	}
 	sameFiles(t, img, big)
 	j.Close()
