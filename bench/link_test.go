@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/shift-migrate/shift/fixtures/sshd"
 )
@@ -43,25 +41,8 @@ func BenchmarkReplicateDiskLink(b *testing.B) {
 	defer undo()
 	var m metrics
 	for b.Loop() {
-		ctx := context.Background()
 		raw, vhd := filepath.Join(workDir, "disk.raw"), filepath.Join(workDir, "base.vhd")
-		sshArgs := []string{"-p", strconv.Itoa(e.srv.Port), "-i", e.srv.ClientKeyFile, "-o", "UserKnownHostsFile=" + e.srv.KnownHostsFile,
-			"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"}
-		t0 := time.Now()
-		f, err := os.Create(raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cat := exec.CommandContext(ctx, "ssh", append(sshArgs, e.srv.User+"@127.0.0.1", "cat "+e.src)...)
-		cat.Stdout = f
-		if out, err := combined(cat); err != nil {
-			b.Fatalf("ssh cat: %v: %s", err, out)
-		}
-		f.Close()
-		if out, err := combined(exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, vhd)); err != nil {
-			b.Fatalf("qemu-img convert: %v: %s", err, out)
-		}
-		base := time.Since(t0).Seconds()
+		base, _, _ := runBaseline(b, e, raw, vhd)
 		os.Remove(raw)
 		os.Remove(vhd)
 		settle()

@@ -261,28 +261,12 @@ func BenchmarkReplicateDisk(b *testing.B) {
 func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	ctx := context.Background()
 	raw, vhd := filepath.Join(workDir, "disk.raw"), filepath.Join(workDir, "base.vhd")
-	sshArgs := []string{"-p", strconv.Itoa(e.srv.Port), "-i", e.srv.ClientKeyFile, "-o", "UserKnownHostsFile=" + e.srv.KnownHostsFile,
-		"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"}
+	sshArgs := e.sshArgs()
 
 	// Baseline: ssh cat, then qemu-img convert.
-	t0 := time.Now()
-	f, err := os.Create(raw)
-	if err != nil {
-		b.Fatal(err)
-	}
 	sshd0 := e.sshdCPU()
-	cat := exec.CommandContext(ctx, "ssh", append(sshArgs, e.srv.User+"@127.0.0.1", "cat "+e.src)...)
-	cat.Stdout = f
-	if out, err := combined(cat); err != nil {
-		b.Fatalf("ssh cat: %v: %s", err, out)
-	}
-	f.Close()
-	conv := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, vhd)
-	if out, err := combined(conv); err != nil {
-		b.Fatalf("qemu-img convert: %v: %s", err, out)
-	}
-	baseFull := time.Since(t0).Seconds()
-	baseSSH, baseConv, baseSSHD := cpuSeconds(cat.ProcessState), cpuSeconds(conv.ProcessState), e.sshdCPU()-sshd0
+	baseFull, cat, conv := runBaseline(b, e, raw, vhd)
+	baseSSH, baseConv, baseSSHD := cpuSeconds(cat), cpuSeconds(conv), e.sshdCPU()-sshd0
 	baseCPU := baseSSH + baseConv + baseSSHD
 	os.Remove(vhd)
 	settle()
@@ -305,7 +289,7 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 
 	// Baseline: rsync onto the copy the baseline made before the change.
 	settle()
-	t0 = time.Now()
+	t0 := time.Now()
 	rs := exec.CommandContext(ctx, "rsync", "--inplace", "--no-whole-file", "-e", "ssh "+strings.Join(sshArgs, " "),
 		e.srv.User+"@127.0.0.1:"+e.src, raw)
 	if out, err := combined(rs); err != nil {
@@ -352,6 +336,37 @@ func replicateRound(b *testing.B, e *setupEnv, m *metrics) {
 	m.add("delta-wire-%", float64(delta.WireBytes)*100/diskSize)
 	m.max("appliance-peak-RSS-MiB", max(rss1, rss2))
 	m.max("agent-peak-RSS-MiB", max(agent1, agent2))
+}
+
+// sshArgs are the OpenSSH client's options for the benchmark's sshd.
+func (e *setupEnv) sshArgs() []string {
+	return []string{"-p", strconv.Itoa(e.srv.Port), "-i", e.srv.ClientKeyFile, "-o", "UserKnownHostsFile=" + e.srv.KnownHostsFile,
+		"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"}
+}
+
+// runBaseline runs the issue's baseline, "ssh host cat DISK > raw" with
+// OpenSSH's client through the benchmark's sshd, then "qemu-img convert
+// -O vpc -o subformat=fixed,force_size=on raw vhd", and returns its wall
+// time in seconds and how the two commands ended.
+func runBaseline(b *testing.B, e *setupEnv, raw, vhd string) (secs float64, cat, conv *os.ProcessState) {
+	b.Helper()
+	t0 := time.Now()
+	f, err := os.Create(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	c := exec.Command("ssh", append(e.sshArgs(), e.srv.User+"@127.0.0.1", "cat "+e.src)...)
+	c.Stdout = f
+	if out, err := combined(c); err != nil {
+		b.Fatalf("ssh cat: %v: %s", err, out)
+	}
+	f.Close()
+	q := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, vhd)
+	if out, err := combined(q); err != nil {
+		b.Fatalf("qemu-img convert: %v: %s", err, out)
+	}
+	return time.Since(t0).Seconds(), c.ProcessState, q.ProcessState
 }
 
 // settle writes the page cache's dirty data out before the next timed step,
