@@ -42,15 +42,7 @@ func TestRunnerTestMigrationCleansUp(t *testing.T) {
 			t.Errorf("the failed test's error lacks %q: %s", want, res[0].Err)
 		}
 	}
-	if _, err := r.target.VMStatus(ctx, "web01-test"); !errors.Is(err, cloud.ErrNotFound) {
-		t.Errorf("the test VM after the failed test: %v, want not found", err)
-	}
-	if _, err := r.target.DiskInfo(ctx, disk+"-test"); !errors.Is(err, cloud.ErrNotFound) {
-		t.Errorf("the test copy's disk after the failed test: %v, want not found", err)
-	}
-	if err := r.sameDisk(disk); err != nil {
-		t.Errorf("the replica after the test: %v", err)
-	}
+	testCopyGone(t, r, disk, "after the failed test")
 	if vms, _ := r.target.ListVMs(ctx); len(vms) != 0 {
 		t.Errorf("VMs left after the test: %+v", vms)
 	}
@@ -131,13 +123,21 @@ func TestInterruptedTestCopyDeletedWithoutTest(t *testing.T) {
 	if res[0].Phase != face.InSync || res[0].Err != "" || !strings.Contains(res[0].Waiting, "approval") {
 		t.Fatalf("the run after the interrupted test: %+v", res[0])
 	}
+	testCopyGone(t, r, disk, "after the interrupted test")
+}
+
+// testCopyGone checks that the test copy of disk (its VM and its disk) is
+// gone and that the replica still equals the source.
+func testCopyGone(t *testing.T, r *rig, disk, when string) {
+	t.Helper()
+	ctx := t.Context()
 	if _, err := r.target.VMStatus(ctx, "web01-test"); !errors.Is(err, cloud.ErrNotFound) {
-		t.Errorf("the interrupted test's VM: %v, want not found", err)
+		t.Errorf("the test VM %s: %v, want not found", when, err)
 	}
 	if _, err := r.target.DiskInfo(ctx, disk+"-test"); !errors.Is(err, cloud.ErrNotFound) {
-		t.Errorf("the interrupted test's disk: %v, want not found", err)
+		t.Errorf("the test copy's disk %s: %v, want not found", when, err)
 	}
 	if err := r.sameDisk(disk); err != nil {
-		t.Errorf("the replica: %v", err)
+		t.Errorf("the replica %s: %v", when, err)
 	}
 }

@@ -9,8 +9,9 @@
 // chunks: zero chunks are flagged, not sent; unchanged chunks (same blake3
 // as the journal holds) cost a request and a reply; changed chunks travel
 // compressed (S2 on fast links, zstd on slow ones: see Codec) with their
-// blake3, are checked on arrival and re-requested when damaged. Every pass ends with a whole-disk digest (see Digest) of what
-// the target holds compared with the source's.
+// blake3, are checked on arrival and re-requested when damaged. Every pass
+// ends with a whole-disk digest (see Digest) of what the target holds
+// compared with the source's.
 //
 // transfer imports disk and remote; it never imports tui, cmd, fixtures,
 // discover, convert or validate: it meets them in migrate.

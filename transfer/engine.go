@@ -338,9 +338,8 @@ type pass struct {
 
 	pending []finished // written, not yet in the journal
 	// prior is the bytes of the chunks in use that a resumed pass finished
-	// before;
-	// work is the bytes of the chunks this run asks the agent for, and
-	// workDone those finished so far (see Progress). The rate is timed
+	// before; work is the bytes of the chunks this run asks the agent for,
+	// and workDone those finished so far (see Progress). The rate is timed
 	// from firstAt, when the first of them finished (firstBytes long):
 	// the pipeline's start-up is not part of the steady rate.
 	prior, work, workDone int64

@@ -64,13 +64,16 @@ func (m *model) askTest() {
 	case s.phase == face.Done || s.phase == face.Validated:
 		m.setStatus(true, "%s is migrated already: there is nothing to test", s.host)
 		return
+	case s.phase == face.Failed:
+		m.setStatus(true, "%s failed: see its error below; r on the Replication screen runs it again, then t tests it", s.host)
+		return
 	case s.phase != face.InSync && s.phase != face.RolledBack:
 		m.setStatus(true, "%s is not in sync yet: replicate it first (shift+tab, r)", s.host)
 		return
 	}
 	again := ""
 	if s.phase == face.RolledBack {
-		again = "0. copy the changes since the rollback\n"
+		again = "0. delete the rolled-back VM kept for inspection, then copy the changes since the rollback\n"
 	}
 	text := fmt.Sprintf("%s keeps running throughout; its target disks are not touched.\n\n%s1. fingerprint the source for validation\n2. clone the target disks as they stand after the last pass\n3. boot the clone in %s on an isolated network: it cannot reach the source's network\n4. validate it against the source; data written since the last pass is a note, not a failure\n5. delete the test VM and its disks, whatever the outcome",
 		s.host, again, m.targetName())

@@ -368,6 +368,15 @@ func TestCutoverFlow(t *testing.T) {
 			t.Errorf("the checklist lacks %q:\n%s", want, s)
 		}
 	}
+	// A test of the rolled-back server says that the VM kept for
+	// inspection goes first.
+	for m.mig.servers[m.mig.sel].host != "local" {
+		press(m, "down")
+	}
+	press(m, "t")
+	if c, ok := m.dialog.(*confirm); !ok || !strings.Contains(c.text, "delete the rolled-back VM kept for inspection") {
+		t.Errorf("t on a rolled-back server: %T %+v", m.dialog, m.dialog)
+	}
 }
 
 // TestQuitMidReplication asks, stops the run and quits only once the
@@ -552,5 +561,9 @@ func TestTestMigrationFlow(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("the failed test lacks %q:\n%s", want, s)
 		}
+	}
+	press(m, "t")
+	if m.dialog != nil || !strings.Contains(m.status, "local failed") || !strings.Contains(m.status, "runs it again") {
+		t.Errorf("t on a failed server: dialog %T, status %q", m.dialog, m.status)
 	}
 }
